@@ -1,15 +1,29 @@
 """vaelib: variational autoencoders for research and teaching."""
 from vaelib.annealing import Annealer
 from vaelib.device import resolve_device
+from vaelib.data.batching import InMemoryBatches
 from vaelib.losses import BetaVAELoss, CapacityVAELoss, VAELoss, kl_divergence, kl_per_dimension
+from vaelib.models import LSTMVAE, VAE, ConvVAE, ImageVAE, MLPVAE
+from vaelib.training import NonFiniteLossError, TrainState, evaluate, fit, load_checkpoint
 
 __all__ = [
     "Annealer",
     "BetaVAELoss",
     "CapacityVAELoss",
+    "ConvVAE",
+    "ImageVAE",
+    "InMemoryBatches",
+    "LSTMVAE",
+    "MLPVAE",
+    "NonFiniteLossError",
+    "TrainState",
+    "VAE",
     "VAELoss",
+    "evaluate",
+    "fit",
     "kl_divergence",
     "kl_per_dimension",
+    "load_checkpoint",
     "resolve_device",
 ]
 __version__ = "0.1.0"

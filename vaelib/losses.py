@@ -137,6 +137,9 @@ class VAELoss(nn.Module):
         if self.likelihood == "bernoulli":
             if self.logits:
                 nll = F.binary_cross_entropy_with_logits(x, x0.expand_as(x), reduction="none")
+            elif torch.isnan(x).any():
+                # torch's BCE raises on NaN probabilities; a NaN loss lets callers (fit's guard) report it
+                nll = x + float("nan")
             else:
                 nll = F.binary_cross_entropy(x, x0.expand_as(x), reduction="none")
         else:
