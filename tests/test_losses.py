@@ -202,3 +202,18 @@ def test_invalid_call_inputs():
         loss(torch.rand(5, 3), torch.rand(5, 3), mu, mu)
     with pytest.raises(TypeError, match="integer tokens, got dtype torch.float32"):
         VAELoss("categorical")(torch.randn(4, 3, 7), torch.rand(4, 3), mu, mu)
+
+
+def test_log_likelihood_per_sample_and_per_latent_draw(gen):
+    x0 = (torch.rand(4, 6, generator=gen, dtype=torch.float64) > 0.5).double()
+    probs = torch.rand(3, 4, 6, generator=gen, dtype=torch.float64) * 0.9 + 0.05
+    ll = VAELoss().log_likelihood(probs, x0)
+    assert ll.shape == (3, 4)
+    expected = stats.bernoulli.logpmf(x0.numpy()[None], probs.numpy()).sum(-1)
+    assert np.allclose(ll.numpy(), expected)
+    assert VAELoss().log_likelihood(probs[0], x0).shape == (4,)
+    logits = torch.randn(2, 5, 7, generator=gen, dtype=torch.float64)
+    tokens = torch.randint(0, 7, (2, 5), generator=gen)
+    per_seq = VAELoss("categorical").log_likelihood(logits, tokens)
+    assert per_seq.shape == (2,)
+    assert torch.allclose(per_seq, torch.distributions.Categorical(logits=logits).log_prob(tokens).sum(-1))

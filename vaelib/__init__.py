@@ -2,6 +2,7 @@
 from vaelib.annealing import Annealer
 from vaelib.device import resolve_device
 from vaelib.data.batching import InMemoryBatches
+from vaelib.data.dsprites import DSprites
 from vaelib.losses import BetaVAELoss, CapacityVAELoss, VAELoss, kl_divergence, kl_per_dimension
 from vaelib.models import LSTMVAE, VAE, ConvVAE, ImageVAE, MLPVAE
 from vaelib.training import NonFiniteLossError, TrainState, evaluate, fit, load_checkpoint
@@ -11,6 +12,7 @@ __all__ = [
     "BetaVAELoss",
     "CapacityVAELoss",
     "ConvVAE",
+    "DSprites",
     "ImageVAE",
     "InMemoryBatches",
     "LSTMVAE",

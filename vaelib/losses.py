@@ -129,26 +129,29 @@ class VAELoss(nn.Module):
             self.scale = _check_positive("scale", scale)
 
     # -- terms -------------------------------------------------------------------------------
-    def reconstruction(self, x: Tensor, x0: Tensor) -> Tensor:
-        """Negative log-likelihood of ``x0`` under the decoder output ``x`` (0-dim, nats)."""
+    def log_likelihood(self, x: Tensor, x0: Tensor) -> Tensor:
+        """log p(x0 | z) in nats per sample, summed over data dimensions: (B,) or (S, B).
+
+        The building block of importance-weighted bounds (see :mod:`vaelib.diagnostics`).
+        """
         x = self._check_pair(x, x0)
-        if self.likelihood == "categorical":
-            return self._categorical_nll(x, x0)
-        if self.likelihood == "bernoulli":
-            if self.logits:
-                nll = F.binary_cross_entropy_with_logits(x, x0.expand_as(x), reduction="none")
-            elif torch.isnan(x).any():
-                # torch's BCE raises on NaN probabilities; a NaN loss lets callers (fit's guard) report it
-                nll = x + float("nan")
-            else:
-                nll = F.binary_cross_entropy(x, x0.expand_as(x), reduction="none")
-        else:
-            if self.log_scale is not None:
-                log_sigma = self.log_scale
-            else:
-                log_sigma = torch.tensor(math.log(self.scale), dtype=x.dtype, device=x.device)
-            nll = 0.5 * ((x - x0) * torch.exp(-log_sigma)).square() + log_sigma + 0.5 * _LOG_2PI
-        return self._reduce(nll, x0)
+        nll = self._elementwise_nll(x, x0)
+        return -nll.flatten(start_dim=nll.dim() - (x0.dim() - 1)).sum(-1)
+
+    def reconstruction(self, x: Tensor, x0: Tensor) -> Tensor:
+        """Negative log-likelihood of ``x0`` under the decoder output ``x`` (0-dim, nats).
+
+        ``reduction="sum"``: per-sample sum, averaged over the batch (and latent samples);
+        ``reduction="mean"``: averaged over every element (non-padding token) instead.
+        """
+        if self.reduction == "sum":
+            return -self.log_likelihood(x, x0).mean()
+        x = self._check_pair(x, x0)
+        nll = self._elementwise_nll(x, x0)
+        if self.likelihood == "categorical" and self.ignore_index is not None:
+            counted = (x0 != self.ignore_index).sum().clamp(min=1) * (nll.numel() // x0.numel())
+            return nll.sum() / counted
+        return nll.mean()
 
     def kl(self, mu: Tensor, logvar: Tensor) -> Tensor:
         """The KL term of the objective (0-dim, nats per sample), with the free-bits floor."""
@@ -203,22 +206,27 @@ class VAELoss(nn.Module):
                     )
         return x
 
-    def _categorical_nll(self, logits: Tensor, tokens: Tensor) -> Tensor:
-        targets = tokens.expand(logits.shape[:-1])
-        ignore = -100 if self.ignore_index is None else self.ignore_index
-        nll = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore, reduction="none"
-        ).reshape(targets.shape)
-        if self.reduction == "mean":
-            counted = (targets != ignore).sum().clamp(min=1)
-            return nll.sum() / counted
-        return self._reduce(nll, tokens)
-
-    def _reduce(self, nll: Tensor, x0: Tensor) -> Tensor:
-        if self.reduction == "mean":
-            return nll.mean()
-        n_samples = nll.numel() // x0.numel()
-        return nll.sum() / (x0.shape[0] * n_samples)
+    def _elementwise_nll(self, x: Tensor, x0: Tensor) -> Tensor:
+        """Negative log-likelihood per data element, shaped like ``x`` (categorical: like the
+        targets broadcast to ``x.shape[:-1]``, zero at ignored tokens)."""
+        if self.likelihood == "categorical":
+            targets = x0.expand(x.shape[:-1])
+            ignore = -100 if self.ignore_index is None else self.ignore_index
+            return F.cross_entropy(
+                x.reshape(-1, x.shape[-1]), targets.reshape(-1), ignore_index=ignore, reduction="none"
+            ).reshape(targets.shape)
+        if self.likelihood == "gaussian":
+            if self.log_scale is not None:
+                log_sigma = self.log_scale
+            else:
+                log_sigma = torch.tensor(math.log(self.scale), dtype=x.dtype, device=x.device)
+            return 0.5 * ((x - x0) * torch.exp(-log_sigma)).square() + log_sigma + 0.5 * _LOG_2PI
+        if self.logits:
+            return F.binary_cross_entropy_with_logits(x, x0.expand_as(x), reduction="none")
+        if torch.isnan(x).any():
+            # torch's BCE raises on NaN probabilities; a NaN loss lets callers (fit's guard) report it
+            return x + float("nan")
+        return F.binary_cross_entropy(x, x0.expand_as(x), reduction="none")
 
 
 class BetaVAELoss(VAELoss):
