@@ -3,7 +3,7 @@ from vaelib.annealing import Annealer
 from vaelib.device import resolve_device
 from vaelib.data.batching import InMemoryBatches
 from vaelib.data.dsprites import DSprites
-from vaelib.losses import BetaVAELoss, CapacityVAELoss, VAELoss, kl_divergence, kl_per_dimension
+from vaelib.losses import BetaVAELoss, CapacityVAELoss, VAELoss, kl_divergence, gaussian_kl
 from vaelib.models import LSTMVAE, VAE, ConvVAE, ImageVAE, MLPVAE
 from vaelib.training import NonFiniteLossError, TrainState, evaluate, fit, load_checkpoint
 
@@ -24,7 +24,7 @@ __all__ = [
     "evaluate",
     "fit",
     "kl_divergence",
-    "kl_per_dimension",
+    "gaussian_kl",
     "load_checkpoint",
     "resolve_device",
 ]

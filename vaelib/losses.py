@@ -27,7 +27,7 @@ REDUCTIONS = ("sum", "mean")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def kl_per_dimension(mu: Tensor, logvar: Tensor) -> Tensor:
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(mu, exp(logvar)) || N(0, 1)) for every sample and latent dimension.
 
     ``0.5 * (mu**2 + exp(logvar) - 1 - logvar)`` in nats; ``mu``, ``logvar``: (B, D) -> (B, D).
@@ -40,7 +40,7 @@ def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
 
     ``mu``, ``logvar``: (B, D). Returns a 0-dim tensor in nats per sample.
     """
-    return kl_per_dimension(mu, logvar).sum(dim=-1).mean()
+    return gaussian_kl(mu, logvar).sum(dim=-1).mean()
 
 
 def _check_nonnegative(name: str, value: Any) -> float:
@@ -159,7 +159,7 @@ class VAELoss(nn.Module):
             raise ValueError(
                 f"mu and logvar must both be (batch, latent_dim), got {tuple(mu.shape)} and {tuple(logvar.shape)}"
             )
-        per_dim = kl_per_dimension(mu, logvar)
+        per_dim = gaussian_kl(mu, logvar)
         if self.free_bits > 0:
             return per_dim.mean(dim=0).clamp(min=self.free_bits).sum()
         return per_dim.sum(dim=-1).mean()
