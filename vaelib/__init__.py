@@ -1,6 +1,15 @@
 """vaelib: variational autoencoders for research and teaching."""
 from vaelib.annealing import Annealer
 from vaelib.device import resolve_device
+from vaelib.diagnostics import (
+    CollapseMonitor,
+    active_units,
+    iwae_log_likelihood,
+    kl_per_dimension,
+    mutual_information,
+    posterior_parameters,
+    unit_activity,
+)
 from vaelib.data.batching import InMemoryBatches
 from vaelib.data.dsprites import DSprites
 from vaelib.losses import BetaVAELoss, CapacityVAELoss, VAELoss, kl_divergence, gaussian_kl
@@ -26,6 +35,13 @@ __all__ = [
     "kl_divergence",
     "gaussian_kl",
     "load_checkpoint",
+    "CollapseMonitor",
+    "active_units",
+    "iwae_log_likelihood",
+    "kl_per_dimension",
+    "mutual_information",
+    "posterior_parameters",
+    "unit_activity",
     "resolve_device",
 ]
 __version__ = "0.1.0"
