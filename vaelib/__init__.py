@@ -1,6 +1,8 @@
 """vaelib: variational autoencoders for research and teaching."""
 from vaelib.annealing import Annealer
 from vaelib.device import resolve_device
+from vaelib.disentanglement import beta_vae_score, dci, factor_vae_score, mig, sap
+from vaelib.disentanglement import evaluate as evaluate_disentanglement
 from vaelib.diagnostics import (
     CollapseMonitor,
     active_units,
@@ -42,6 +44,12 @@ __all__ = [
     "mutual_information",
     "posterior_parameters",
     "unit_activity",
+    "beta_vae_score",
+    "dci",
+    "evaluate_disentanglement",
+    "factor_vae_score",
+    "mig",
+    "sap",
     "resolve_device",
 ]
 __version__ = "0.1.0"
