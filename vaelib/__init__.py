@@ -14,6 +14,15 @@ from vaelib.diagnostics import (
 )
 from vaelib.data.batching import InMemoryBatches
 from vaelib.data.dsprites import DSprites
+from vaelib.data.images import ImageDataset, load_images
+from vaelib.data.sequences import (
+    LatentLSTM,
+    SyntheticSequences,
+    WordList,
+    load_words,
+    make_synthetic_sequences,
+    sample_sequences,
+)
 from vaelib.losses import BetaVAELoss, CapacityVAELoss, VAELoss, kl_divergence, gaussian_kl
 from vaelib.models import LSTMVAE, VAE, ConvVAE, ImageVAE, MLPVAE
 from vaelib.training import NonFiniteLossError, TrainState, evaluate, fit, load_checkpoint
@@ -50,6 +59,14 @@ __all__ = [
     "factor_vae_score",
     "mig",
     "sap",
+    "ImageDataset",
+    "LatentLSTM",
+    "SyntheticSequences",
+    "WordList",
+    "load_images",
+    "load_words",
+    "make_synthetic_sequences",
+    "sample_sequences",
     "resolve_device",
 ]
 __version__ = "0.1.0"

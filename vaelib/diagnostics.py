@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from torch import Tensor
 
 from vaelib.losses import VAELoss, _check_nonnegative, gaussian_kl
 from vaelib.models.base import VAE, positive_int, standard_normal
+from vaelib.rng import check_seed, torch_generator
 
 __all__ = [
     "CollapseMonitor",
@@ -46,23 +46,6 @@ Seed = int | torch.Generator
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
-
-
-def _generator(seed: Any) -> torch.Generator:
-    """``seed`` itself when it is a :class:`torch.Generator`, else a new CPU generator seeded with it."""
-    if isinstance(seed, torch.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int or a torch.Generator, got {seed!r}")
-    return torch.Generator().manual_seed(_check_seed(seed))
 
 
 def _check_data(data: Any) -> Tensor:
@@ -238,7 +221,7 @@ def mutual_information(mu: Tensor, logvar: Tensor, *, seed: Seed = 0, batch_size
     """
     mu, logvar = _check_posterior(mu, logvar)
     batch_size = positive_int("batch_size", batch_size)
-    generator = _generator(seed)
+    generator = torch_generator(seed)
     mu, logvar = mu.double(), logvar.double()
     n, dim = mu.shape
     eps = standard_normal(tuple(mu.shape), device=mu.device, dtype=mu.dtype, generator=generator)
@@ -334,7 +317,7 @@ def iwae_log_likelihood(
     k = positive_int("k", k)
     objective = _check_objective(model, objective)
     batch_size = positive_int("batch_size", batch_size)
-    generator = _generator(seed)
+    generator = torch_generator(seed)
     bounds = []
     with _evaluating(model):
         for start in range(0, data.shape[0], batch_size):
@@ -444,10 +427,10 @@ class CollapseMonitor:
             raise TypeError(f"objective must be a VAELoss (or subclass) or None, got {type(objective).__name__}")
         self.objective = objective
         self.threshold = _check_nonnegative("threshold", threshold)
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self.batch_size = positive_int("batch_size", batch_size)
         if max_points is not None and data.shape[0] > positive_int("max_points", max_points):
-            subset = torch.randperm(data.shape[0], generator=_generator(self.seed))[:max_points].sort().values
+            subset = torch.randperm(data.shape[0], generator=torch_generator(self.seed))[:max_points].sort().values
             data = data[subset.to(data.device)]
         if data.shape[0] < 2:
             raise ValueError(
