@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 test: setup
 	$(PY) -m pytest tests
 ifneq ($(NOTEBOOKS),)
-	$(PY) -m pytest --nbval $(NOTEBOOKS) --sanitize-with tests/nbval_sanitize.cfg
+	$(PY) -m pytest --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg
 endif
 
 demo: setup

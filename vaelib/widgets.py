@@ -1,0 +1,227 @@
+"""Interactive explorers for notebooks: ipywidgets controls redrawing one matplotlib figure.
+
+No ipympl or other front-end extension is needed. An explorer keeps ONE
+:class:`matplotlib.figure.Figure`, changes its artists in place when a control moves
+(``AxesImage.set_data``, ``Line2D.set_data``, ``Text.set_text``), renders it with Agg and puts
+the PNG bytes into an :class:`ipywidgets.Image`. Only the changing artists are redrawn, over a
+cached background (blitting), so a redraw costs a few milliseconds and the controls can update
+continuously while being dragged. The same code works in JupyterLab, Jupyter Notebook and VS Code,
+and a browser test can watch the ``<img>`` of the widget change.
+
+:class:`FigureImage` is that reusable piece; :class:`LatentExplorer` builds on it.
+"""
+from __future__ import annotations
+
+import io
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from vaelib.models.base import VAE
+from vaelib.plotting import GREY, Z_LABELS, decode_images, latent_scatter, tile_images
+
+__all__ = ["FigureImage", "LatentExplorer"]
+
+
+class FigureImage:
+    """A matplotlib figure shown as an :class:`ipywidgets.Image`, re-rendered by blitting.
+
+    The ``animated`` artists are left out of the cached background and drawn over it by
+    :meth:`render`; change them (``set_data``, ``set_text``, ...) and call :meth:`render`.
+    Everything else in the figure is drawn once, by the first :meth:`render`.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        Gets an Agg canvas. Its size must not change afterwards.
+    animated : sequence of matplotlib Artist
+        The artists that change between renders; they are marked ``animated`` (so a plain
+        ``figure.savefig`` leaves them out: the PNG in :attr:`image` is the rendering).
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+    image : ipywidgets.Image
+        PNG of the figure at its ``dpi``, updated by every :meth:`render`.
+    """
+
+    def __init__(self, figure: Figure, animated: Sequence[Artist]) -> None:
+        if not isinstance(figure, Figure):
+            raise TypeError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
+        if isinstance(animated, Artist) or not all(isinstance(artist, Artist) for artist in animated):
+            raise TypeError(f"animated must be a sequence of matplotlib Artists, got {animated!r}")
+        FigureCanvasAgg(figure)
+        self.figure = figure
+        self.animated = list(animated)
+        for artist in self.animated:
+            artist.set_animated(True)
+        self.image = widgets.Image(format="png")
+        self._background: Any = None
+
+    def render(self) -> None:
+        """Draw the animated artists over the cached background and publish the PNG."""
+        canvas = self.figure.canvas
+        if self._background is None:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.animated:
+            self.figure.draw_artist(artist)
+        pixels = np.asarray(canvas.buffer_rgba())[..., :3]
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="png", compress_level=1)
+        self.image.value = buffer.getvalue()
+
+
+def _check_range(z_range: Any) -> tuple[float, float]:
+    if (
+        not isinstance(z_range, Sequence)
+        or len(z_range) != 2
+        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in z_range)
+        or not z_range[0] < z_range[1]
+    ):
+        raise ValueError(f"z_range must be two finite numbers (low, high) with low < high, got {z_range!r}")
+    return float(z_range[0]), float(z_range[1])
+
+
+class LatentExplorer:
+    """Two sliders choose a latent code z = (z_1, z_2); the decoded image E[x|z] follows them.
+
+    The figure has two panels: the latent plane (with a scatter of ``codes`` when given, e.g. the
+    test set's posterior means) with a cross at z, and the decoder's mean image for z. Moving a
+    slider redraws the cross and the image in place (see :class:`FigureImage`); the sliders'
+    read-outs give the values of z.
+    Display the explorer by making it the last expression of a notebook cell.
+
+    Parameters
+    ----------
+    model : VAE
+        With ``latent_dim == 2``; decoded in eval mode without gradients.
+    codes, labels, class_names
+        Optional background scatter of the latent plane, as in :func:`vaelib.plotting.latent_scatter`.
+    z_range : (float, float)
+        Range of both sliders (prior standard deviations; N(0, 1) puts 99.7 % of its mass in ±3).
+    step : float
+        Slider resolution, > 0 and smaller than the range.
+    start : (float, float)
+        Initial z, inside ``z_range``.
+    continuous_update : bool
+        Redraw while a slider is being dragged (True, smooth because a redraw only blits two
+        artists) or only when it is released (False, for slow decoders or remote kernels).
+
+    Attributes
+    ----------
+    sliders : tuple of ipywidgets.FloatSlider
+        The z_1 and z_2 sliders.
+    view : FigureImage
+        The figure and the ``ipywidgets.Image`` showing it (``view.image``).
+    image_artist : matplotlib.image.AxesImage
+        The decoded image; ``get_array()`` holds the current decoder output.
+    marker : matplotlib.lines.Line2D
+        The cross at z in the latent plane.
+    widget : ipywidgets.VBox
+        Sliders above the image; what the notebook displays.
+
+    Examples
+    --------
+    >>> explorer = LatentExplorer(model, codes=mu, labels=test.y)   # doctest: +SKIP
+    >>> explorer.sliders[0].value = 1.5     # as if the user dragged z_1   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: VAE,
+        *,
+        codes: Any = None,
+        labels: Any = None,
+        class_names: Sequence[str] | None = None,
+        z_range: tuple[float, float] = (-3.0, 3.0),
+        step: float = 0.05,
+        start: tuple[float, float] = (0.0, 0.0),
+        continuous_update: bool = True,
+    ) -> None:
+        if not isinstance(model, VAE):
+            raise TypeError(f"model must be a vaelib VAE, got {type(model).__name__}")
+        if model.latent_dim != 2:
+            raise ValueError(f"model must have a 2-D latent space (latent_dim=2), got latent_dim={model.latent_dim}")
+        low, high = _check_range(z_range)
+        if isinstance(step, bool) or not isinstance(step, numbers.Real) or not 0.0 < step < high - low:
+            raise ValueError(f"step must be a number in (0, {high - low:g}) for z_range {z_range!r}, got {step!r}")
+        if (
+            not isinstance(start, Sequence)
+            or len(start) != 2
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and low <= v <= high for v in start)
+        ):
+            raise ValueError(f"start must be two numbers inside z_range {z_range!r}, got {start!r}")
+        if not isinstance(continuous_update, bool):
+            raise TypeError(f"continuous_update must be True or False, got {continuous_update!r}")
+        self.model = model
+
+        figure = Figure(figsize=(10.0, 4.6), dpi=80, layout="constrained")
+        latent_ax, image_ax = figure.subplots(1, 2, width_ratios=[1.25, 1.0])
+        if codes is not None:
+            latent_scatter(codes, labels, class_names=class_names, annotate=False, ax=latent_ax,
+                           title="latent plane (test-set posterior means)")
+        else:
+            latent_ax.set_xlabel(Z_LABELS[0])
+            latent_ax.set_ylabel(Z_LABELS[1])
+            latent_ax.grid(True, alpha=0.3)
+            latent_ax.set_title("latent plane")
+        latent_ax.set_aspect("equal", adjustable="box")
+        latent_ax.set_xlim(low, high)
+        latent_ax.set_ylim(low, high)
+        (self.marker,) = latent_ax.plot([start[0]], [start[1]], marker="X", markersize=15, color="black",
+                                        markeredgecolor="white", markeredgewidth=1.5, linestyle="none")
+        self.image_artist = image_ax.imshow(self._decoded(tuple(start)), **GREY)
+        image_ax.set_xticks([])
+        image_ax.set_yticks([])
+        image_ax.set_title("decoded image $\\mathbb{E}[x\\,|\\,z]$")
+        self.view = FigureImage(figure, [self.marker, self.image_artist])
+
+        self.sliders = tuple(
+            widgets.FloatSlider(value=float(value), min=low, max=high, step=float(step), description=label,
+                                continuous_update=continuous_update, readout_format=".2f")
+            for value, label in zip(start, ("z\u2081", "z\u2082"))
+        )
+        for slider in self.sliders:
+            slider.observe(self._on_change, names="value")
+        self.view.image.add_class("vaelib-latent-explorer-image")
+        self.widget = widgets.VBox([widgets.HBox(list(self.sliders)), self.view.image])
+        self.widget.add_class("vaelib-latent-explorer")
+        self.update()
+
+    @property
+    def figure(self) -> Figure:
+        """The one figure every update redraws."""
+        return self.view.figure
+
+    @property
+    def z(self) -> tuple[float, float]:
+        """The code the sliders select, (z_1, z_2)."""
+        return self.sliders[0].value, self.sliders[1].value
+
+    def _decoded(self, z: tuple[float, float]) -> np.ndarray:
+        """Decoder mean for ``z`` as an imshow array: (H, W) grey or (H, W, 3) RGB."""
+        return tile_images(decode_images(self.model, [z]), 1, pad=0)
+
+    def update(self) -> None:
+        """Decode the sliders' z and redraw the cross and the image in place."""
+        z = self.z
+        self.marker.set_data([z[0]], [z[1]])
+        self.image_artist.set_data(self._decoded(z))
+        self.view.render()
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
