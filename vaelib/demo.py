@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+import torch
 
 from vaelib import Annealer, MLPVAE, VAELoss, fit
 from vaelib.data.images import load_images
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     train = load_images("digits", split="train", seed=args.seed)
     test = load_images("digits", split="test", seed=args.seed)
+    torch.manual_seed(args.seed)  # model initialisation; fit seeds the training noise itself
     model = MLPVAE(train.image_shape, hidden_sizes=(512, 512, 512), latent_dim=2, device="cpu")
     steps_per_epoch = -(-len(train) // 128)
     annealer = Annealer(10 * steps_per_epoch, shape="cosine")  # KL weight 0 -> 1 over 10 epochs
