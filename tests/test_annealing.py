@@ -178,7 +178,7 @@ def test_load_state_dict_rejects_foreign_state():
     [
         ({"total_steps": 0}, ValueError, "total_steps must be >= 1, got 0"),
         ({"total_steps": -5}, ValueError, "total_steps.*-5"),
-        ({"total_steps": 10.0}, TypeError, "total_steps must be an integer, got 10.0"),
+        ({"total_steps": 10.0}, TypeError, "total_steps must be an int, got 10.0"),
         ({"total_steps": True}, TypeError, "total_steps.*True"),
         ({"total_steps": "10"}, TypeError, "total_steps.*'10'"),
         ({"shape": "sigmoid"}, ValueError, "shape must be one of.*'sigmoid'"),

@@ -169,7 +169,7 @@ def test_capacity_state_round_trips_through_module_state_dict(tmp_path):
     [
         (lambda: VAELoss("poisson"), ValueError, "likelihood must be one of.*'poisson'"),
         (lambda: VAELoss(reduction="none"), ValueError, "reduction must be one of.*'none'"),
-        (lambda: VAELoss(free_bits=-1.0), ValueError, "free_bits must be a finite number >= 0, got -1.0"),
+        (lambda: VAELoss(free_bits=-1.0), ValueError, "free_bits must be >= 0, got -1.0"),
         (lambda: VAELoss(free_bits="1"), TypeError, "free_bits.*'1'"),
         (lambda: VAELoss(logits=1), TypeError, "logits must be True or False, got 1"),
         (lambda: VAELoss("gaussian", logits=True), ValueError, "logits=True.*'gaussian'"),

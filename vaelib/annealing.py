@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from typing import Any, TypeVar
+
+from vaelib.validation import check_bool, check_int, check_real
 
 T = TypeVar("T")
 
@@ -50,29 +51,6 @@ def logistic(p: float, steepness: float = 12.0) -> float:
 
 
 _SHAPE_FUNCTIONS = {"linear": linear, "cosine": cosine}
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 class Annealer:
@@ -117,20 +95,20 @@ class Annealer:
         ratio: float = 1.0,
         steepness: float = 12.0,
     ) -> None:
-        self.total_steps = _check_int("total_steps", total_steps, 1)
+        self.total_steps = check_int("total_steps", total_steps, 1)
         if not isinstance(shape, str) or shape not in SHAPES:
             raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
         self.shape = shape
-        self.baseline = _check_real("baseline", baseline)
+        self.baseline = check_real("baseline", baseline)
         if not 0.0 <= self.baseline <= 1.0:
             raise ValueError(f"baseline must be in [0, 1], got {baseline!r}")
-        self.cyclical = _check_bool("cyclical", cyclical)
-        self.disable = _check_bool("disable", disable)
-        self.delay = _check_int("delay", delay, 0)
-        self.ratio = _check_real("ratio", ratio)
+        self.cyclical = check_bool("cyclical", cyclical)
+        self.disable = check_bool("disable", disable)
+        self.delay = check_int("delay", delay, 0)
+        self.ratio = check_real("ratio", ratio)
         if not 0.0 < self.ratio <= 1.0:
             raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
-        self.steepness = _check_real("steepness", steepness)
+        self.steepness = check_real("steepness", steepness)
         if self.steepness <= 0.0:
             raise ValueError(f"steepness must be > 0, got {steepness!r}")
         self.current_step = 0
@@ -165,13 +143,13 @@ class Annealer:
 
     def set_cyclical(self, value: bool) -> None:
         """Switch cyclical restarts on or off mid-training (the seed's epoch-30/70 example)."""
-        self.cyclical = _check_bool("value", value)
+        self.cyclical = check_bool("value", value)
 
     cyclical_setter = set_cyclical
 
     def schedule(self, n: int) -> list[float]:
         """The next ``n`` weights (the current one first), without changing this annealer."""
-        n = _check_int("n", n, 0)
+        n = check_int("n", n, 0)
         probe = copy.copy(self)
         out = []
         for _ in range(n):
@@ -203,8 +181,8 @@ class Annealer:
             settings.pop("total_steps"), settings.pop("shape"), settings.pop("baseline"),
             settings.pop("cyclical"), settings.pop("disable"), **settings,
         )
-        fresh.current_step = _check_int("current_step", state_dict["current_step"], 0)
-        fresh.delay_left = _check_int("delay_left", state_dict["delay_left"], 0)
+        fresh.current_step = check_int("current_step", state_dict["current_step"], 0)
+        fresh.delay_left = check_int("delay_left", state_dict["delay_left"], 0)
         self.__dict__.update(fresh.__dict__)
 
     def __repr__(self) -> str:

@@ -27,9 +27,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from vaelib.losses import VAELoss, _check_nonnegative, gaussian_kl
+from vaelib.losses import VAELoss, gaussian_kl
 from vaelib.models.base import VAE, positive_int, standard_normal
 from vaelib.rng import check_seed, torch_generator
+from vaelib.validation import check_nonnegative
 
 __all__ = [
     "CollapseMonitor",
@@ -184,7 +185,7 @@ def active_units(mu: Tensor, threshold: float = 0.01) -> int:
     threshold : float
         Activity threshold, >= 0.
     """
-    threshold = _check_nonnegative("threshold", threshold)
+    threshold = check_nonnegative("threshold", threshold)
     return int((unit_activity(mu) > threshold).sum())
 
 
@@ -426,7 +427,7 @@ class CollapseMonitor:
         if objective is not None and not isinstance(objective, VAELoss):
             raise TypeError(f"objective must be a VAELoss (or subclass) or None, got {type(objective).__name__}")
         self.objective = objective
-        self.threshold = _check_nonnegative("threshold", threshold)
+        self.threshold = check_nonnegative("threshold", threshold)
         self.seed = check_seed(seed)
         self.batch_size = positive_int("batch_size", batch_size)
         if max_points is not None and data.shape[0] > positive_int("max_points", max_points):

@@ -43,6 +43,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
 
+from vaelib.validation import check_int
+
 __all__ = [
     "DEFAULT_SIZES",
     "FAST_SIZES",
@@ -78,14 +80,6 @@ class GroundTruthData(Protocol):
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_callable(encode: Any) -> None:
@@ -249,7 +243,7 @@ class EvaluationSizes:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             minimum = 2 if field.name in ("batch_size", "beta_vae_train", "variance_estimate") else 1
-            _check_int(field.name, getattr(self, field.name), minimum)
+            check_int(field.name, getattr(self, field.name), minimum)
 
 
 DEFAULT_SIZES = EvaluationSizes()
@@ -429,10 +423,10 @@ def beta_vae_score(
     """
     varying = _varying_factors(data)
     _check_callable(encode)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    num_train = _check_int("num_train", num_train, 2)
-    num_eval = _check_int("num_eval", num_eval, 1)
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    num_train = check_int("num_train", num_train, 2)
+    num_eval = check_int("num_eval", num_eval, 1)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
     rng = _as_generator(random_state)
 
     def features(num_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -500,11 +494,11 @@ def factor_vae_score(
     """
     varying = _varying_factors(data)
     _check_callable(encode)
-    batch_size = _check_int("batch_size", batch_size, 2)
-    num_train = _check_int("num_train", num_train, 1)
-    num_eval = _check_int("num_eval", num_eval, 1)
-    num_variance_estimate = _check_int("num_variance_estimate", num_variance_estimate, 2)
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
+    batch_size = check_int("batch_size", batch_size, 2)
+    num_train = check_int("num_train", num_train, 1)
+    num_eval = check_int("num_eval", num_eval, 1)
+    num_variance_estimate = check_int("num_variance_estimate", num_variance_estimate, 2)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
     if isinstance(prune_threshold, bool) or not isinstance(prune_threshold, numbers.Real):
         raise TypeError(f"prune_threshold must be a real number, got {prune_threshold!r}")
     if not prune_threshold >= 0:
@@ -588,7 +582,7 @@ def mig(codes: npt.ArrayLike, factors: npt.ArrayLike, n_bins: int = 20) -> float
         MIG in [0, 1] (dimensionless: a ratio of nats).
     """
     z, y = _codes_and_factors(codes, factors, "codes", "factors")
-    n_bins = _check_int("n_bins", n_bins, 2)
+    n_bins = check_int("n_bins", n_bins, 2)
     bins = _histogram_bins(z, n_bins)
     info = np.array([[mutual_info_score(f, b) for f in y.T] for b in bins.T])  # (D, K), nats
     entropy = np.array([mutual_info_score(f, f) for f in y.T])  # (K,), nats
@@ -806,7 +800,7 @@ def evaluate(
         raise ValueError(f"scores must be a non-empty selection from {SCORES}, got {scores!r}")
     varying = _varying_factors(data)
     _check_callable(encode)
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
     beta_rng, factor_rng, train_rng, test_rng, dci_rng = _as_generator(random_state).spawn(5)
     results: dict[str, float] = {}
     if "beta_vae" in selected:

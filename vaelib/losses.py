@@ -13,7 +13,6 @@ multiplying the KL weight by N, and it usually collapses the code.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import torch
@@ -21,6 +20,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from vaelib.annealing import Annealer
+from vaelib.validation import check_nonnegative, check_positive
 
 LIKELIHOODS = ("bernoulli", "gaussian", "categorical")
 REDUCTIONS = ("sum", "mean")
@@ -41,21 +41,6 @@ def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
     ``mu``, ``logvar``: (B, D). Returns a 0-dim tensor in nats per sample.
     """
     return gaussian_kl(mu, logvar).sum(dim=-1).mean()
-
-
-def _check_nonnegative(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_positive(name: str, value: Any) -> float:
-    value = _check_nonnegative(name, value)
-    if value == 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
 
 
 class VAELoss(nn.Module):
@@ -116,7 +101,7 @@ class VAELoss(nn.Module):
             raise TypeError(f"ignore_index must be an int or None, got {ignore_index!r}")
         self.likelihood = likelihood
         self.reduction = reduction
-        self.free_bits = _check_nonnegative("free_bits", free_bits)
+        self.free_bits = check_nonnegative("free_bits", free_bits)
         self.logits = logits
         self.ignore_index = ignore_index
         self.log_scale: nn.Parameter | None = None
@@ -126,7 +111,7 @@ class VAELoss(nn.Module):
         elif isinstance(scale, str):
             raise ValueError(f"scale must be a positive number or 'learned', got {scale!r}")
         else:
-            self.scale = _check_positive("scale", scale)
+            self.scale = check_positive("scale", scale)
 
     # -- terms -------------------------------------------------------------------------------
     def log_likelihood(self, x: Tensor, x0: Tensor) -> Tensor:
@@ -242,7 +227,7 @@ class BetaVAELoss(VAELoss):
 
     def __init__(self, beta: float = 4.0, likelihood: str = "bernoulli", **kwargs: Any) -> None:
         super().__init__(likelihood, **kwargs)
-        self.beta = _check_nonnegative("beta", beta)
+        self.beta = check_nonnegative("beta", beta)
 
     def total(self, recon: Tensor, kld: Tensor, weight: float = 1.0) -> Tensor:
         return recon + weight * self.beta * kld
@@ -267,8 +252,8 @@ class CapacityVAELoss(VAELoss):
         **kwargs: Any,
     ) -> None:
         super().__init__(likelihood, **kwargs)
-        self.gamma = _check_nonnegative("gamma", gamma)
-        self.capacity_max = _check_nonnegative("capacity_max", capacity_max)
+        self.gamma = check_nonnegative("gamma", gamma)
+        self.capacity_max = check_nonnegative("capacity_max", capacity_max)
         self.capacity_annealer = Annealer(capacity_steps, "linear")
 
     @property

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from vaelib.annealing import Annealer
 from vaelib.data.batching import InMemoryBatches
 from vaelib.losses import VAELoss, kl_divergence
+from vaelib.validation import check_int
 
 CHECKPOINT_FORMAT = "vaelib-checkpoint-1"
 
@@ -116,12 +117,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
 def fit(
     model: nn.Module,
     data: Tensor,
@@ -193,10 +188,10 @@ def fit(
     if not isinstance(data, Tensor):
         hint = " (pass e.g. dataset.x or dataset.tokens)" if hasattr(data, "x") or hasattr(data, "tokens") else ""
         raise TypeError(f"data must be a torch.Tensor (N, ...), got {type(data).__name__}{hint}")
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = check_int("batch_size", batch_size, 1)
     batches = InMemoryBatches(data, batch_size, seed=0 if seed is None else seed)
-    total_steps = _check_positive_int("steps", steps) if steps is not None else _check_positive_int("epochs", epochs) * len(batches)
-    log_every = len(batches) if log_every is None else _check_positive_int("log_every", log_every)
+    total_steps = check_int("steps", steps, 1) if steps is not None else check_int("epochs", epochs, 1) * len(batches)
+    log_every = len(batches) if log_every is None else check_int("log_every", log_every, 1)
     if clip_grad_norm is not None and not clip_grad_norm > 0:
         raise ValueError(f"clip_grad_norm must be > 0 or None, got {clip_grad_norm!r}")
     checkpoint = Path(checkpoint) if checkpoint is not None else None

@@ -7,6 +7,8 @@ from typing import Any, Iterator
 import torch
 from torch import Tensor
 
+from vaelib.validation import check_int
+
 
 class InMemoryBatches:
     """Minibatches of a tensor that fits in memory, reshuffled every epoch.
@@ -35,10 +37,8 @@ class InMemoryBatches:
             raise TypeError(f"data must be a torch.Tensor of samples (N, ...), got {type(data).__name__}")
         if data.dim() == 0 or data.shape[0] == 0:
             raise ValueError(f"data must hold at least one sample along dim 0, got shape {tuple(data.shape)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.data = data
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size, 1)
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
         self._epoch_start_state = self.generator.get_state()

@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from vaelib.rng import torch_generator
+from vaelib.validation import check_int
 
 LATENT_SIZE: int = 2
 MIXTURE_MEANS: tuple[tuple[float, float], ...] = ((2.0, 2.0), (-2.0, 2.0), (-2.0, -2.0), (2.0, -2.0))
@@ -62,14 +63,6 @@ SAMPLE_BLOCK_ROWS: int = 2048
 DEFAULT_WORDS_PATH: Path = Path("/usr/share/dict/words")
 PAD_SYMBOL: str = "<pad>"
 END_SYMBOL: str = "<end>"
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value!r}")
-    return int(value)
 
 
 class LatentLSTM(nn.Module):
@@ -125,9 +118,9 @@ class LatentLSTM(nn.Module):
         seed: int | torch.Generator = 0,
     ) -> None:
         super().__init__()
-        self.vocab_size = _positive_int("vocab_size", vocab_size)
-        embedding_size = _positive_int("embedding_size", embedding_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
+        self.vocab_size = check_int("vocab_size", vocab_size, 1)
+        embedding_size = check_int("embedding_size", embedding_size, 1)
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
         if isinstance(z_scale, bool) or not isinstance(z_scale, numbers.Real):
             raise TypeError(f"z_scale must be a real number, got {z_scale!r}")
         if not (math.isfinite(z_scale) and z_scale >= 0):
@@ -233,7 +226,7 @@ class LatentLSTM(nn.Module):
             Source of the uniforms.
         """
         scaled = self._check_latents(z)
-        length = _positive_int("length", length)
+        length = check_int("length", length, 1)
         uniforms = torch.rand(scaled.shape[0], length, generator=torch_generator(seed))
         blocks = zip(scaled.split(SAMPLE_BLOCK_ROWS), uniforms.split(SAMPLE_BLOCK_ROWS))
         return torch.cat([self._sample_block(block, block_uniforms) for block, block_uniforms in blocks])
@@ -292,7 +285,7 @@ def sample_latents(n: int, *, seed: int | torch.Generator = 0) -> tuple[torch.Te
     component : torch.Tensor
         int64, shape (n,), the component of each row (index into ``MIXTURE_MEANS``).
     """
-    n = _positive_int("n", n)
+    n = check_int("n", n, 1)
     generator = torch_generator(seed)
     means = torch.tensor(MIXTURE_MEANS)
     component = torch.randint(len(MIXTURE_MEANS), (n,), generator=generator)
@@ -472,7 +465,7 @@ def load_words(
     """
     if not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str or pathlib.Path, got {path!r}")
-    max_length = _positive_int("max_length", max_length)
+    max_length = check_int("max_length", max_length, 1)
     if not isinstance(lowercase_ascii_only, bool):
         raise TypeError(f"lowercase_ascii_only must be a bool, got {lowercase_ascii_only!r}")
     generator = torch_generator(seed)
