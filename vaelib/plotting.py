@@ -26,6 +26,7 @@ from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from vaelib.annealing import Annealer
 from vaelib.diagnostics import _evaluating
 from vaelib.models.base import VAE, positive_int
 
@@ -625,3 +626,587 @@ def bound_curves(
     ax.legend()
     ax.grid(True, alpha=0.3)
     return figure
+
+
+# ----------------------------------------------------------------------------- disentanglement
+
+
+def _check_kl(kl: Any, name: str = "kl") -> np.ndarray:
+    """Finite, non-negative per-dimension KL values (D,) as float64; raise naming ``name`` otherwise."""
+    array = _as_array(name, kl)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a 1-D array of per-dimension KL values (D,), got shape {array.shape}")
+    if not np.isfinite(array).all() or array.min() < 0.0:
+        raise ValueError(f"{name} must hold finite values >= 0 (nats), got values in [{np.nanmin(array):.4g}, {np.nanmax(array):.4g}]")
+    return array
+
+
+def traversal_codes(base: Any, kl: Any, *, span: float = 3.0, n_steps: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latent codes of a traversal: one latent dimension at a time swept from −span to +span.
+
+    The latent traversals of Higgins et al. 2017 (Fig. 7): starting from a base code, dimension d
+    takes ``n_steps`` equally spaced values from ``-span`` to ``+span`` (in prior standard
+    deviations σ = 1, around the prior mean 0) while every other dimension keeps its base value.
+    Dimensions are ordered by decreasing KL (ties keep index order), so the informative ones
+    come first and collapsed ones (KL ≈ 0, which the decoder ignores) last.
+
+    Parameters
+    ----------
+    base : Tensor or array, (D,)
+        The base code, e.g. the posterior mean of one image.
+    kl : Tensor or array, (D,)
+        KL(q(z_d|x) || p(z_d)) per dimension in nats, e.g. from
+        :func:`vaelib.diagnostics.kl_per_dimension`.
+    span : float > 0
+        Half-width of the sweep in prior standard deviations (3 gives −3σ to +3σ).
+    n_steps : int >= 2
+        Values per dimension.
+
+    Returns
+    -------
+    order : numpy.ndarray of int, (D,)
+        Dimension traversed in each row, by decreasing KL.
+    values : numpy.ndarray, (n_steps,)
+        ``linspace(-span, span, n_steps)``.
+    codes : numpy.ndarray, (D, n_steps, D)
+        ``codes[r, c]`` is ``base`` with dimension ``order[r]`` set to ``values[c]``.
+    """
+    base_array = _as_array("base", base)
+    kl_array = _check_kl(kl)
+    if base_array.ndim != 1 or base_array.shape != kl_array.shape or not np.isfinite(base_array).all():
+        raise ValueError(f"base must be a finite code of shape {kl_array.shape} (one value per KL entry), got shape {base_array.shape}")
+    if isinstance(span, bool) or not isinstance(span, numbers.Real) or not (math.isfinite(span) and span > 0):
+        raise ValueError(f"span must be a finite number > 0, got {span!r}")
+    n_steps = positive_int("n_steps", n_steps)
+    if n_steps < 2:
+        raise ValueError(f"n_steps must be >= 2, got {n_steps}")
+    order = np.argsort(-kl_array, kind="stable")
+    values = np.linspace(-float(span), float(span), n_steps)
+    codes = np.tile(base_array, (order.size, n_steps, 1))
+    codes[np.arange(order.size), :, order] = values
+    return order, values, codes
+
+
+def latent_traversals(
+    model: VAE,
+    base: Any,
+    kl: Any,
+    *,
+    span: float = 3.0,
+    n_steps: int = 9,
+    n_dims: int | None = None,
+    title: str = "Latent traversals, dimensions sorted by KL",
+) -> Figure:
+    """Decode :func:`traversal_codes` and show them as one mosaic: a row per latent dimension.
+
+    Row r shows ``model.decode`` of ``codes[r]``: dimension ``order[r]`` swept from −span to
+    +span (columns, labelled with the value of z_d), every other dimension at ``base``. Rows are
+    labelled with the dimension and its KL in nats, largest KL on top. In a disentangled model each
+    informative row changes one ground-truth factor only; rows with KL ≈ 0 do not change at all.
+
+    Parameters
+    ----------
+    model : VAE
+        With images (N, C, H, W) in [0, 1] as decoder output.
+    base, kl, span, n_steps
+        As in :func:`traversal_codes`; ``base`` and ``kl`` have ``model.latent_dim`` entries.
+    n_dims : int, optional
+        Show only the ``n_dims`` dimensions with the largest KL (default: all).
+    title : str
+    """
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a vaelib VAE, got {type(model).__name__}")
+    order, values, codes = traversal_codes(base, kl, span=span, n_steps=n_steps)
+    if order.size != model.latent_dim:
+        raise ValueError(f"kl must have model.latent_dim={model.latent_dim} entries, got {order.size}")
+    n_dims = order.size if n_dims is None else positive_int("n_dims", n_dims)
+    if n_dims > order.size:
+        raise ValueError(f"n_dims must be at most latent_dim={order.size}, got {n_dims}")
+    kl_array = _check_kl(kl)
+    images = decode_images(model, codes[:n_dims].reshape(n_dims * n_steps, -1))
+    mosaic = tile_images(images, n_steps, pad=1)
+    height, width = images.shape[-2:]
+    figure = _new_figure(1.6 + 0.75 * n_steps, 1.2 + 0.75 * n_dims)
+    ax = figure.add_subplot()
+    ax.imshow(mosaic, **GREY)
+    ax.set_xticks([c * (width + 1) + (width - 1) / 2 for c in range(n_steps)], [f"{v:+.3g}" for v in values])
+    ax.set_yticks(
+        [r * (height + 1) + (height - 1) / 2 for r in range(n_dims)],
+        [f"$z_{{{d + 1}}}$  KL {kl_array[d]:.2f}" for d in order[:n_dims]],
+    )
+    ax.tick_params(length=0)
+    ax.set_xlabel("value of the traversed $z_d$ (prior σ = 1); other dimensions at the base code")
+    ax.set_title(title)
+    return figure
+
+
+def kl_bars(kls: Mapping[str, Any], *, sort: bool = True, title: str = "KL per latent dimension") -> Figure:
+    """Bar charts of the KL of each latent dimension, one panel per model, on a shared y axis.
+
+    The bar of dimension d has height KL(q(z_d|x) || p(z_d)) averaged over the data (nats per
+    sample, :func:`vaelib.diagnostics.kl_per_dimension`); the heights sum to the model's KL term.
+    A β-VAE concentrates its KL in a few dimensions and switches the others off (KL ≈ 0).
+
+    Parameters
+    ----------
+    kls : mapping of str to Tensor or array, each (D,)
+        Model name -> its per-dimension KL.
+    sort : bool
+        Order each panel's bars by decreasing KL (ties keep index order), as in
+        :func:`latent_traversals`; the tick labels name the dimensions ($z_1$ is dimension 0).
+    title : str
+    """
+    if not isinstance(kls, Mapping) or len(kls) == 0:
+        raise ValueError(f"kls must be a non-empty mapping of model name -> per-dimension KL, got {kls!r:.80}")
+    if not isinstance(sort, bool):
+        raise TypeError(f"sort must be True or False, got {sort!r}")
+    arrays = {str(name): _check_kl(values, f"kls[{name!r}]") for name, values in kls.items()}
+    figure = _new_figure(1.0 + 4.2 * len(arrays), 3.6)
+    axes = np.atleast_1d(figure.subplots(1, len(arrays), sharey=True))
+    for ax, (name, kl) in zip(axes, arrays.items()):
+        order = np.argsort(-kl, kind="stable") if sort else np.arange(kl.size)
+        ax.bar(np.arange(kl.size), kl[order], color="tab:blue")
+        ax.set_xticks(np.arange(kl.size), [f"$z_{{{d + 1}}}$" for d in order])
+        ax.set_title(f"{name}: total {kl.sum():.2f} nats")
+        ax.set_xlabel("latent dimension" + (" (sorted by KL)" if sort else ""))
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("KL (nats per sample)")
+    figure.suptitle(title)
+    return figure
+
+
+def _factor_tick(data: Any, factor: int, value_class: int) -> str:
+    """Tick label of class ``value_class`` of ``factor``: a shape name, degrees, or the value."""
+    names = getattr(data, "factor_names", None)
+    name = names[factor] if names is not None else ""
+    if name == "shape" and hasattr(data, "shape_names"):
+        return str(data.shape_names[value_class])
+    values = getattr(data, "factor_values", None)
+    if values is None:
+        return str(value_class)
+    value = float(values[factor][value_class])
+    return f"{math.degrees(value):.0f}°" if name == "orientation" else f"{value:.2g}"
+
+
+def factor_examples(
+    data: Any,
+    *,
+    n_values: int = 8,
+    random_state: np.random.Generator | int = 0,
+    title: str = "One factor at a time",
+) -> Figure:
+    """Ground-truth data, one row per factor: that factor swept over its classes, the others fixed.
+
+    A base factor combination is drawn with ``data.sample_factors(1, random_state)``; row k shows
+    observations of the base with factor k set to ``n_values`` equally spaced classes from its
+    first to its last (all classes when it has fewer), ticks giving the factor value (shape names,
+    orientations in degrees). Factors with a single class (dSprites' ``color``) are skipped.
+
+    Parameters
+    ----------
+    data
+        Ground-truth data with disentanglement_lib's interface (``factor_sizes``,
+        ``sample_factors``, ``sample_observations_from_factors`` returning images
+        (N, C, H, W) in [0, 1]), e.g. :class:`vaelib.data.dsprites.DSprites`; ``factor_names``,
+        ``factor_values`` and ``shape_names`` label the rows and ticks when present.
+    n_values : int >= 2
+        Most examples per factor.
+    random_state : numpy Generator or int
+        Draws the base combination.
+    title : str
+    """
+    for attribute in ("factor_sizes", "sample_factors", "sample_observations_from_factors"):
+        if not hasattr(data, attribute):
+            raise TypeError(f"data must follow the ground-truth data interface (no attribute {attribute!r}), got {type(data).__name__}")
+    n_values = positive_int("n_values", n_values)
+    if n_values < 2:
+        raise ValueError(f"n_values must be >= 2, got {n_values}")
+    if isinstance(random_state, np.random.Generator):
+        rng = random_state
+    elif isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 0:
+        rng = np.random.default_rng(int(random_state))
+    else:
+        raise TypeError(f"random_state must be a numpy.random.Generator or an int seed >= 0, got {random_state!r}")
+    base = np.asarray(data.sample_factors(1, rng))[0]
+    sizes = tuple(data.factor_sizes)
+    varying = [k for k, size in enumerate(sizes) if size >= 2]
+    names = getattr(data, "factor_names", [f"factor {k}" for k in range(len(sizes))])
+    figure = _new_figure(1.8 + 0.75 * n_values, 0.6 + 0.95 * len(varying))
+    for ax, k in zip(np.atleast_1d(figure.subplots(len(varying), 1)), varying):
+        classes = np.unique(np.linspace(0, sizes[k] - 1, min(n_values, sizes[k])).round().astype(np.int64))
+        factors = np.tile(base, (classes.size, 1))
+        factors[:, k] = classes
+        images = data.sample_observations_from_factors(factors, rng)
+        array = _check_images("data.sample_observations_from_factors(...)", images)
+        _show_mosaic(ax, tile_images(array, classes.size, pad=1))
+        width = array.shape[-1]
+        ax.set_xticks([c * (width + 1) + (width - 1) / 2 for c in range(classes.size)],
+                      [_factor_tick(data, k, int(c)) for c in classes], fontsize=8)
+        ax.set_ylabel(f"{names[k]}\n({sizes[k]} classes)", rotation=0, ha="right", va="center")
+    figure.suptitle(title)
+    return figure
+
+
+def metric_bars(results: Mapping[str, Mapping[str, float]], *, title: str = "Disentanglement scores") -> Figure:
+    """Grouped bar chart of scores in [0, 1]: one group per metric, one bar colour per model.
+
+    Parameters
+    ----------
+    results : mapping of str to mapping of str to float
+        Model name -> {metric name -> score}; every model must have the same metric names.
+        Each bar is labelled with its value.
+    title : str
+    """
+    if not isinstance(results, Mapping) or len(results) == 0:
+        raise ValueError(f"results must be a non-empty mapping of model name -> {{metric: score}}, got {results!r:.80}")
+    metrics: list[str] | None = None
+    for name, scores in results.items():
+        if not isinstance(scores, Mapping) or len(scores) == 0:
+            raise ValueError(f"results[{name!r}] must be a non-empty mapping of metric name -> score, got {scores!r:.80}")
+        if metrics is None:
+            metrics = list(scores)
+        elif set(scores) != set(metrics):
+            raise ValueError(f"results[{name!r}] must have the metrics {metrics}, got {list(scores)}")
+        values = _as_array(f"results[{name!r}]", [scores[m] for m in metrics])
+        if not np.isfinite(values).all():
+            raise ValueError(f"results[{name!r}] must hold finite scores, got {dict(scores)!r}")
+    figure = _new_figure(1.5 + 1.1 * len(metrics) * max(1.0, len(results) / 3), 4.2)
+    ax = figure.add_subplot()
+    width = 0.8 / len(results)
+    colours = _class_colours(len(results))
+    for i, (name, scores) in enumerate(results.items()):
+        heights = [float(scores[m]) for m in metrics]
+        bars = ax.bar(np.arange(len(metrics)) + (i - (len(results) - 1) / 2) * width, heights, width,
+                      label=str(name), color=colours[i])
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(np.arange(len(metrics)), metrics)
+    ax.set_ylabel("score")
+    ax.set_ylim(0.0, 1.08)
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.grid(True, axis="y", alpha=0.3)
+    return figure
+
+
+# ----------------------------------------------------------------------------- posterior collapse
+
+COLLAPSE_PANELS: dict[str, tuple[str, str]] = {
+    "weight": ("KL weight $\\beta_t$", "weight"),
+    "kl_total": ("KL$(q(z|x)\\,\\|\\,p(z))$, held-out", "nats per sample"),
+    "active_units": ("Active units (Cov$_x\\,\\mathbb{E}_q[z_d] > 0.01$)", "units"),
+    "mutual_information": ("Mutual information $I_q(x; z)$", "nats"),
+}
+"""Title and y label of each :func:`collapse_curves` panel, by history column."""
+
+
+def _check_histories(histories: Any) -> dict[str, pd.DataFrame]:
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError(f"histories must be a non-empty mapping of method name to history DataFrame, got {histories!r:.80}")
+    for name, history in histories.items():
+        if not isinstance(history, pd.DataFrame):
+            raise TypeError(f"histories[{name!r}] must be a pandas DataFrame (what fit returns), got {type(history).__name__}")
+        if len(history) == 0:
+            raise ValueError(f"histories[{name!r}] must have at least one row, got an empty DataFrame")
+    return {str(name): history for name, history in histories.items()}
+
+
+def collapse_curves(
+    histories: Mapping[str, pd.DataFrame],
+    *,
+    columns: Sequence[str] = ("weight", "kl_total", "active_units", "mutual_information"),
+    x: str = "step",
+    title: str = "Posterior collapse over training",
+) -> Figure:
+    """One panel per diagnostic, one line per training method: how (and when) the code collapses.
+
+    Made for the histories of :func:`vaelib.collapse.train_method` (:func:`vaelib.fit` with a
+    :class:`~vaelib.diagnostics.CollapseMonitor`): the KL weight of the objective, the held-out
+    KL in nats per sample, the number of active units and the mutual information I_q(x; z)
+    (He et al. 2019, Eq. 5). Rows where a column is NaN (monitor rows skipped) are left out.
+
+    Parameters
+    ----------
+    histories : mapping of str to pandas.DataFrame
+        Method name (the legend label) to its history; each must have the column ``x`` and every
+        column of ``columns``.
+    columns : sequence of str
+        History columns, one panel each, in order. Known columns (:data:`COLLAPSE_PANELS`) get
+        their title and unit; others are titled by their name.
+    x : str
+        Column for the horizontal axis.
+    title : str
+    """
+    histories = _check_histories(histories)
+    if isinstance(columns, str) or not isinstance(columns, Sequence) or not columns:
+        raise ValueError(f"columns must be a non-empty sequence of history column names, got {columns!r}")
+    for name, history in histories.items():
+        missing = [column for column in (x, *columns) if column not in history.columns]
+        if missing:
+            raise ValueError(f"histories[{name!r}] lacks the columns {missing}")
+    colours = _class_colours(len(histories))
+    figure = _new_figure(3.6 * len(columns), 3.6)
+    axes = np.atleast_1d(figure.subplots(1, len(columns)))
+    for ax, column in zip(axes, columns):
+        for colour, (name, history) in zip(colours, histories.items()):
+            rows = history[history[column].notna()]
+            ax.plot(rows[x].to_numpy(), rows[column].to_numpy(dtype=np.float64), color=colour, label=name, lw=1.6)
+        panel_title, unit = COLLAPSE_PANELS.get(column, (column, column))
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_xlabel(x)
+        ax.set_ylabel(unit)
+        ax.grid(True, alpha=0.3)
+    handles, names = axes[0].get_legend_handles_labels()
+    figure.legend(handles, names, title="method", loc="outside right center", frameon=False)
+    figure.suptitle(title)
+    return figure
+
+
+def posterior_mean_snapshots(
+    snapshots: Mapping[str, Sequence[tuple[int, Any]]],
+    true_z: Any,
+    labels: Any = None,
+    *,
+    n_columns: int = 4,
+    limit: float | None = None,
+    title: str = "Posterior means $\\mathbb{E}_q[z|x]$ over training",
+) -> Figure:
+    """Posterior means at several moments of training, next to the true latents of the same inputs.
+
+    One row per method: the first panel scatters the true z (N, 2) of the held-out inputs, the
+    others their posterior means E_q[z|x] at ``n_columns`` training steps spread evenly over the
+    snapshots (first and last included), coloured by ``labels`` (e.g. the mixture component of the
+    true z). A collapsed encoder maps every input to the prior's mean, 0: the scatter shrinks to a
+    dot. All panels share the axis limits, so shrinking is visible.
+
+    Parameters
+    ----------
+    snapshots : mapping of str to sequence of (int, array (N, 2))
+        Method name to its (step, posterior means) pairs in training order, e.g.
+        :attr:`vaelib.collapse.MethodRun.means` or ``CollapseMonitor(keep_means=True).means``.
+    true_z : Tensor or array, (N, 2)
+        The true latents of the same N inputs, in the same order.
+    labels : Tensor or array of int, (N,), optional
+        Colour classes; default one colour.
+    n_columns : int
+        Snapshots shown per method (fewer when a method has fewer).
+    limit : float, optional
+        Half-width of the square axes; default the largest absolute coordinate of ``true_z``
+        (times 1.1).
+    title : str
+    """
+    true_z = _check_codes("true_z", true_z)
+    n = len(true_z)
+    colours = None
+    if labels is not None:
+        palette = _class_colours(int(_check_labels(labels, n).max()) + 1)
+        colours = [palette[c] for c in _check_labels(labels, n)]
+    n_columns = positive_int("n_columns", n_columns)
+    if not isinstance(snapshots, Mapping) or not snapshots:
+        raise ValueError(f"snapshots must be a non-empty mapping of method name to (step, means) pairs, got {snapshots!r:.80}")
+    rows: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for name, pairs in snapshots.items():
+        if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence) or not pairs:
+            raise ValueError(f"snapshots[{name!r}] must be a non-empty sequence of (step, means) pairs, got {pairs!r:.80}")
+        checked = []
+        for pair in pairs:
+            if not isinstance(pair, Sequence) or len(pair) != 2:
+                raise ValueError(f"snapshots[{name!r}] must hold (step, means) pairs, got {pair!r:.80}")
+            means = _check_codes(f"snapshots[{name!r}] means", pair[1])
+            if len(means) != n:
+                raise ValueError(f"snapshots[{name!r}] means must have {n} rows like true_z, got {len(means)}")
+            checked.append((int(pair[0]), means))
+        picks = np.unique(np.linspace(0, len(checked) - 1, min(n_columns, len(checked))).round().astype(int))
+        rows[str(name)] = [checked[i] for i in picks]
+    if limit is None:
+        limit = 1.1 * float(np.abs(true_z).max())
+    elif isinstance(limit, bool) or not isinstance(limit, numbers.Real) or not 0 < limit < math.inf:
+        raise ValueError(f"limit must be a positive finite number or None, got {limit!r}")
+    width = 1 + max(len(pairs) for pairs in rows.values())
+    figure = _new_figure(2.4 * width, 2.5 * len(rows))
+    axes = np.atleast_2d(figure.subplots(len(rows), width, squeeze=False))
+    for axes_row, (name, pairs) in zip(axes, rows.items()):
+        panels = [("true $z$", true_z), *[(f"step {step}", means) for step, means in pairs]]
+        for ax in axes_row[len(panels):]:
+            ax.set_visible(False)
+        for column, (ax, (panel_title, points)) in enumerate(zip(axes_row, panels)):
+            ax.scatter(points[:, 0], points[:, 1], s=5, c=colours if colours is not None else "tab:blue", linewidths=0)
+            ax.set_xlim(-limit, limit)
+            ax.set_ylim(-limit, limit)
+            ax.set_aspect("equal")
+            ax.axhline(0.0, color="0.6", lw=0.6)
+            ax.axvline(0.0, color="0.6", lw=0.6)
+            ax.set_title(panel_title, fontsize=9)
+            ax.tick_params(labelsize=7)
+            if column == 0:
+                ax.set_ylabel(f"{name}\n{Z_LABELS[1]}")
+            if column == 1:
+                ax.set_ylabel(f"{Z_LABELS[1]} (posterior mean)", fontsize=8)
+            ax.set_xlabel(Z_LABELS[0] if column == 0 else f"{Z_LABELS[0]} (posterior mean)", fontsize=8)
+    figure.suptitle(title)
+    return figure
+
+
+# ----------------------------------------------------------------------------- KL annealing schedules
+
+Toggle = tuple[int, bool]
+"""A switch of cyclical restarts: ``(step, on)`` sets ``Annealer.set_cyclical(on)`` at the end of ``step``."""
+
+
+def _check_annealer(name: str, annealer: Any) -> Annealer:
+    """A fresh :class:`Annealer` equal to ``annealer`` (or built from a mapping of its arguments)."""
+    if isinstance(annealer, Annealer):
+        probe = Annealer(1)
+        probe.load_state_dict(annealer.state_dict())
+        return probe
+    if isinstance(annealer, Mapping):
+        if "total_steps" not in annealer:
+            raise ValueError(f"{name} must hold 'total_steps' among its Annealer arguments, got {dict(annealer)!r}")
+        return Annealer(**annealer)
+    raise TypeError(f"{name} must be an Annealer or a mapping of Annealer arguments, got {type(annealer).__name__}")
+
+
+def _check_toggles(toggles: Any, n: int) -> list[Toggle]:
+    """``toggles`` as a list of (step, on) with 0 <= step < n, sorted by step (stable)."""
+    if isinstance(toggles, (str, bytes)) or not isinstance(toggles, Sequence):
+        raise TypeError(f"toggles must be a sequence of (step, cyclical_on) pairs, got {toggles!r}")
+    checked = []
+    for toggle in toggles:
+        if (
+            not isinstance(toggle, Sequence) or len(toggle) != 2
+            or isinstance(toggle[0], bool) or not isinstance(toggle[0], numbers.Integral)
+            or not isinstance(toggle[1], bool)
+        ):
+            raise TypeError(f"toggles must hold (step: int, cyclical_on: bool) pairs, got {toggle!r}")
+        if not 0 <= toggle[0] < n:
+            raise ValueError(f"toggle steps must lie in [0, n) = [0, {n}), got {toggle!r}")
+        checked.append((int(toggle[0]), toggle[1]))
+    return sorted(checked, key=lambda toggle: toggle[0])
+
+
+def schedule_trace(annealer: Annealer | Mapping[str, Any], n: int, toggles: Sequence[Toggle] = ()) -> np.ndarray:
+    """The KL weights of steps 0..n-1 of a training loop that switches cyclical restarts on or off.
+
+    The loop of the seed repository: at step ``e`` the weight is read (and used for the loss), then
+    ``annealer.step()`` advances the schedule, then every toggle ``(e, on)`` calls
+    ``annealer.set_cyclical(on)``. Without toggles this is :meth:`Annealer.schedule`. The seed's
+    example, cyclical restarts switched off at epoch 30 and on again at 70::
+
+        schedule_trace(Annealer(10, "cosine", cyclical=True), 100, [(30, False), (70, True)])
+
+    Parameters
+    ----------
+    annealer : Annealer or mapping
+        The schedule, from its current state (it is not changed), or the keyword arguments of a
+        new :class:`Annealer`, e.g. ``{"total_steps": 10, "shape": "cosine", "cyclical": True}``.
+    n : int
+        Number of steps, >= 1.
+    toggles : sequence of (int, bool)
+        ``(step, cyclical_on)`` events with ``0 <= step < n``, applied in step order (events of
+        the same step in the given order).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64 weights in [baseline, 1] (dimensionless factors of the KL term).
+    """
+    probe = _check_annealer("annealer", annealer)
+    n = positive_int("n", n)
+    pending = _check_toggles(toggles, n)
+    weights = np.empty(n)
+    for step in range(n):
+        weights[step] = probe.weight
+        probe.step()
+        while pending and pending[0][0] == step:
+            probe.set_cyclical(pending.pop(0)[1])
+    return weights
+
+
+def describe_schedule(annealer: Annealer | Mapping[str, Any]) -> str:
+    """A short legend label, e.g. ``"cosine, T=10, cyclical, R=0.5"``."""
+    probe = _check_annealer("annealer", annealer)
+    parts = [probe.shape, f"T={probe.total_steps}"]
+    if probe.cyclical:
+        parts.append("cyclical")
+    for key, default, text in (("ratio", 1.0, "R={:g}"), ("baseline", 0.0, "baseline {:g}"), ("delay", 0, "delay {:d}")):
+        if getattr(probe, key) != default:
+            parts.append(text.format(getattr(probe, key)))
+    return ", ".join(parts)
+
+
+def _draw_toggles(ax: Axes, toggles: Sequence[Toggle]) -> None:
+    """Dashed vertical lines at the toggle steps: green where restarts switch on, red where off."""
+    for on in (True, False):
+        steps = [step for step, value in toggles if value is on]
+        if steps:
+            ax.vlines(steps, 0.0, 1.0, colors="tab:green" if on else "tab:red", linestyles="--", lw=1.2,
+                      label=f"cyclical switched {'on' if on else 'off'} (end of step)")
+
+
+def _style_schedule_axes(ax: Axes, n: int, title: str) -> None:
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_ylim(-0.05, 1.08)
+    ax.set_xlabel("step $t$ (one Annealer.step() each: an epoch or a minibatch)")
+    ax.set_ylabel("KL weight $\\beta_t$")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+
+
+def plot_schedules(
+    schedules: Mapping[str, Annealer | Mapping[str, Any]],
+    n: int,
+    *,
+    toggles: Sequence[Toggle] = (),
+    title: str = "KL annealing schedules",
+    ax: Axes | None = None,
+) -> Figure:
+    """Several KL-weight schedules on one axes: one line per schedule, steps 0..n-1.
+
+    Line ``i`` (``ax.lines[i]``, in the mapping's order) holds ``x = 0..n-1`` and
+    ``y = schedule_trace(schedules[name], n, toggles)``.
+
+    Parameters
+    ----------
+    schedules : mapping of str to Annealer or mapping
+        Legend label -> schedule (see :func:`schedule_trace`).
+    n : int
+        Number of steps drawn.
+    toggles : sequence of (int, bool)
+        Cyclical on/off events applied to every schedule, drawn as vertical lines.
+    title : str
+    ax : matplotlib Axes, optional
+        Draw there instead of in a new figure.
+    """
+    if not isinstance(schedules, Mapping) or not schedules:
+        raise ValueError(f"schedules must be a non-empty mapping of label -> Annealer, got {schedules!r:.80}")
+    n = positive_int("n", n)
+    traces = {str(name): schedule_trace(annealer, n, toggles) for name, annealer in schedules.items()}
+    figure, ax = _figure_and_axes(ax, 10.0, 3.8)
+    steps = np.arange(n)
+    marker = "o" if n <= 120 else None
+    for colour, (name, weights) in zip(_class_colours(len(traces)), traces.items()):
+        ax.plot(steps, weights, color=colour, marker=marker, markersize=2.5, lw=1.6, label=name)
+    _draw_toggles(ax, _check_toggles(toggles, n))
+    _style_schedule_axes(ax, n, title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+    return figure
+
+
+def plot_schedule(
+    annealer: Annealer | Mapping[str, Any],
+    n: int,
+    *,
+    toggles: Sequence[Toggle] = (),
+    label: str | None = None,
+    title: str = "KL annealing schedule",
+    ax: Axes | None = None,
+) -> Figure:
+    """One KL-weight schedule over steps 0..n-1, with its cyclical on/off ``toggles`` marked.
+
+    :func:`plot_schedules` with one line (``ax.lines[0]``), labelled ``label`` (default
+    :func:`describe_schedule`). See :func:`schedule_trace` for the arguments.
+    """
+    if label is None:
+        label = describe_schedule(annealer)
+    elif not isinstance(label, str):
+        raise TypeError(f"label must be a str or None, got {label!r}")
+    return plot_schedules({label: annealer}, n, toggles=toggles, title=title, ax=ax)

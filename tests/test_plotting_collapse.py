@@ -1,0 +1,256 @@
+"""Tests of the posterior-collapse figures (vaelib.plotting) and runs (vaelib.collapse)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vaelib.collapse import METHODS, SUMMARY_KEYS, collapse_summary, method_annealer, train_method
+from vaelib.losses import VAELoss
+from vaelib.models.mlp import MLPVAE
+from vaelib.plotting import collapse_curves, posterior_mean_snapshots
+
+
+def _history(steps: list[int], **columns: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"step": steps, **columns})
+
+
+HISTORIES = {
+    "vae": _history([10, 20, 30], weight=[1.0, 1.0, 1.0], kl_total=[0.5, math.nan, 0.01],
+                    active_units=[2, math.nan, 0], mutual_information=[0.4, math.nan, 0.0]),
+    "monotonic": _history([10, 20, 30], weight=[0.0, 0.5, 1.0], kl_total=[2.0, 3.0, 1.5],
+                          active_units=[2, 2, 2], mutual_information=[1.5, 2.5, 1.2]),
+}
+
+
+# ----------------------------------------------------------------------------- collapse_curves
+
+
+def test_collapse_curves_draws_each_history_column_skipping_nan_rows() -> None:
+    figure = collapse_curves(HISTORIES)
+    axes = figure.axes
+    assert [ax.get_title() for ax in axes] == [
+        "KL weight $\\beta_t$", "KL$(q(z|x)\\,\\|\\,p(z))$, held-out",
+        "Active units (Cov$_x\\,\\mathbb{E}_q[z_d] > 0.01$)", "Mutual information $I_q(x; z)$",
+    ]
+    for ax, column in zip(axes, ("weight", "kl_total", "active_units", "mutual_information")):
+        assert ax.get_xlabel() == "step" and ax.get_ylabel()
+        vae, monotonic = ax.get_lines()
+        assert vae.get_label() == "vae" and monotonic.get_label() == "monotonic"
+        np.testing.assert_array_equal(monotonic.get_xdata(), [10, 20, 30])
+        np.testing.assert_array_equal(monotonic.get_ydata(), HISTORIES["monotonic"][column])
+    # the vae's monitor row at step 20 is NaN: left out, not drawn as a gap
+    np.testing.assert_array_equal(axes[1].get_lines()[0].get_xdata(), [10, 30])
+    np.testing.assert_array_equal(axes[1].get_lines()[0].get_ydata(), [0.5, 0.01])
+    assert [text.get_text() for text in figure.legends[0].get_texts()] == ["vae", "monotonic"]
+    assert figure.get_suptitle() == "Posterior collapse over training"
+
+
+def test_collapse_curves_chosen_columns_and_unknown_column_titled_by_name() -> None:
+    histories = {"a": _history([1, 2], kl_total=[1.0, 2.0], recon=[30.0, 29.0])}
+    figure = collapse_curves(histories, columns=["recon"], title="custom")
+    (ax,) = figure.axes
+    assert ax.get_title() == "recon"
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [30.0, 29.0])
+    assert figure.get_suptitle() == "custom"
+
+
+@pytest.mark.parametrize(
+    ("histories", "kwargs", "error", "match"),
+    [
+        ({}, {}, ValueError, "histories must be a non-empty mapping"),
+        ([HISTORIES["vae"]], {}, ValueError, "histories must be a non-empty mapping"),
+        ({"vae": {"step": [1]}}, {}, TypeError, r"histories\['vae'\] must be a pandas DataFrame"),
+        ({"vae": pd.DataFrame()}, {}, ValueError, r"histories\['vae'\] must have at least one row"),
+        ({"vae": _history([1], kl=[0.0])}, {}, ValueError, r"histories\['vae'\] lacks the columns \['weight'"),
+        (HISTORIES, {"columns": "kl_total"}, ValueError, "columns must be a non-empty sequence"),
+        (HISTORIES, {"columns": []}, ValueError, "columns must be a non-empty sequence"),
+        (HISTORIES, {"x": "epoch"}, ValueError, r"lacks the columns \['epoch'\]"),
+    ],
+)
+def test_collapse_curves_rejects_bad_arguments(histories, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        collapse_curves(histories, **kwargs)
+
+
+# ----------------------------------------------------------------------------- posterior_mean_snapshots
+
+
+TRUE_Z = np.array([[2.0, 2.0], [-2.0, 2.0], [-2.0, -2.0], [2.0, -2.0]])
+SNAPSHOTS = [(step, TRUE_Z * scale) for step, scale in ((0, 0.1), (100, 0.5), (200, 0.3), (300, 0.0))]
+
+
+def test_posterior_mean_snapshots_plots_true_z_then_evenly_spread_snapshots() -> None:
+    figure = posterior_mean_snapshots({"vae": SNAPSHOTS}, TRUE_Z, [0, 1, 2, 3], n_columns=3)
+    axes = figure.axes
+    assert len(axes) == 4
+    assert [ax.get_title() for ax in axes] == ["true $z$", "step 0", "step 200", "step 300"]
+    np.testing.assert_array_equal(axes[0].collections[0].get_offsets(), TRUE_Z)
+    for ax, (_, means) in zip(axes[1:], [SNAPSHOTS[0], SNAPSHOTS[2], SNAPSHOTS[3]]):
+        np.testing.assert_allclose(ax.collections[0].get_offsets(), means)
+    # shared square limits: 1.1 times the largest true coordinate
+    for ax in axes:
+        assert ax.get_xlim() == pytest.approx((-2.2, 2.2)) and ax.get_ylim() == pytest.approx((-2.2, 2.2))
+    assert "vae" in axes[0].get_ylabel() and axes[1].get_xlabel().startswith("$z_1$")
+    # one colour per class
+    colours = axes[0].collections[0].get_facecolors()
+    assert len({tuple(c) for c in colours}) == 4
+
+
+def test_posterior_mean_snapshots_one_row_per_method_and_hides_unused_panels() -> None:
+    figure = posterior_mean_snapshots(
+        {"vae": SNAPSHOTS, "free_bits": SNAPSHOTS[:1]}, torch.tensor(TRUE_Z), limit=5.0, title="t"
+    )
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(figure.axes) == 10 and len(visible) == 5 + 2
+    assert figure.get_suptitle() == "t" and visible[0].get_xlim() == (-5.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "true_z", "kwargs", "error", "match"),
+    [
+        ({}, TRUE_Z, {}, ValueError, "snapshots must be a non-empty mapping"),
+        ({"vae": []}, TRUE_Z, {}, ValueError, r"snapshots\['vae'\] must be a non-empty sequence"),
+        ({"vae": [TRUE_Z]}, TRUE_Z, {}, ValueError, r"snapshots\['vae'\] must hold \(step, means\) pairs"),
+        ({"vae": [(0, TRUE_Z[:3])]}, TRUE_Z, {}, ValueError, r"must have 4 rows like true_z, got 3"),
+        ({"vae": [(0, TRUE_Z[:, :1])]}, TRUE_Z, {}, ValueError, r"means must have shape \(N, 2\)"),
+        ({"vae": SNAPSHOTS}, TRUE_Z[:, :1], {}, ValueError, r"true_z must have shape \(N, 2\)"),
+        ({"vae": SNAPSHOTS}, TRUE_Z, {"limit": -1.0}, ValueError, "limit must be a positive finite number"),
+        ({"vae": SNAPSHOTS}, TRUE_Z, {"n_columns": 0}, ValueError, "n_columns must be a positive int"),
+        ({"vae": SNAPSHOTS}, TRUE_Z, {"labels": [0, 1]}, ValueError, "labels must be 4 integer class indices"),
+    ],
+)
+def test_posterior_mean_snapshots_rejects_bad_arguments(snapshots, true_z, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        posterior_mean_snapshots(snapshots, true_z, **kwargs)
+
+
+# ----------------------------------------------------------------------------- method_annealer
+
+
+def test_method_annealer_monotonic_is_a_linear_ramp_over_the_fraction() -> None:
+    annealer = method_annealer("monotonic", 100, anneal_fraction=0.2)
+    expected = [min(1.0, s / 20) for s in range(30)]  # 20 = 0.2 * 100 steps
+    assert annealer.schedule(30) == pytest.approx(expected)
+
+
+def test_method_annealer_cyclical_follows_fu_et_al() -> None:
+    annealer = method_annealer("cyclical", 40, cycles=4, ratio=0.5)
+    # cycles of 10 steps: ramp 0, 0.2, ..., 0.8 over 5 steps, then 1 for 5 steps
+    one_cycle = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert annealer.schedule(40) == pytest.approx(one_cycle * 4)
+
+
+@pytest.mark.parametrize("method", ["vae", "free_bits", "word_dropout"])
+def test_method_annealer_is_none_for_weight_one_methods(method: str) -> None:
+    assert method_annealer(method, 10) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (("aggressive", 10), {}, ValueError, r"method must be one of .*'aggressive'"),
+        (("vae", 0), {}, ValueError, "steps must be a positive int, got 0"),
+        (("monotonic", 10), {"anneal_fraction": 0.0}, ValueError, r"anneal_fraction must lie in \(0, 1\], got 0.0"),
+        (("monotonic", 10), {"anneal_fraction": "all"}, TypeError, "anneal_fraction must be a real number"),
+        (("cyclical", 10), {"ratio": 1.5}, ValueError, r"ratio must lie in \(0, 1\], got 1.5"),
+        (("cyclical", 3), {"cycles": 4}, ValueError, "cycles must be at most steps=3, got 4"),
+    ],
+)
+def test_method_annealer_rejects_bad_arguments(args, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        method_annealer(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- collapse_summary
+
+
+@pytest.fixture(scope="module")
+def image_model() -> tuple[MLPVAE, torch.Tensor]:
+    torch.manual_seed(0)
+    model = MLPVAE((1, 3, 3), hidden_sizes=(8,), device="cpu")
+    return model, torch.rand(64, 1, 3, 3)
+
+
+def test_collapse_summary_matches_closed_forms(image_model) -> None:
+    model, x = image_model
+    summary = collapse_summary(model, x, VAELoss(), seed=3)
+    assert set(summary) == set(SUMMARY_KEYS)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    mu64, logvar64 = mu.double().numpy(), logvar.double().numpy()
+    kl = 0.5 * (mu64**2 + np.exp(logvar64) - 1 - logvar64).sum(axis=1).mean()
+    assert summary["kl"] == pytest.approx(kl, rel=1e-5)
+    assert summary["elbo"] == pytest.approx(-(summary["recon"] + summary["kl"]))
+    assert summary["active_units"] == int((mu64.var(axis=0, ddof=1) > 0.01).sum())
+    # I_q <= E_x KL (He et al. 2019, Eq. 5), up to Monte Carlo error
+    assert summary["mutual_information"] <= summary["kl"] + 0.1
+
+
+def test_collapse_summary_uses_per_sample_sums_whatever_the_training_objective(image_model) -> None:
+    model, x = image_model
+    plain = collapse_summary(model, x, VAELoss(), seed=1)
+    assert collapse_summary(model, x, VAELoss(reduction="mean"), seed=1) == pytest.approx(plain)
+    assert collapse_summary(model, x, VAELoss(free_bits=5.0), seed=1) == pytest.approx(plain)
+
+
+@pytest.mark.parametrize(
+    ("model", "objective", "seed", "error", "match"),
+    [
+        ("model", VAELoss(), 0, TypeError, "model must be a vaelib VAE, got str"),
+        (None, "bce", 0, TypeError, "objective must be a VAELoss, got str"),
+        (None, VAELoss(), -1, ValueError, "seed must be a non-negative int, got -1"),
+    ],
+)
+def test_collapse_summary_rejects_bad_arguments(image_model, model, objective, seed, error, match) -> None:
+    with pytest.raises(error, match=match):
+        collapse_summary(image_model[0] if model is None else model, image_model[1], objective, seed=seed)
+
+
+# ----------------------------------------------------------------------------- train_method
+
+TOKENS = torch.randint(0, 7, (40, 5), generator=torch.Generator().manual_seed(0))
+TINY = dict(steps=6, batch_size=8, embed_dim=4, hidden_dim=6, log_every=2)
+
+
+def test_train_method_logs_diagnostics_and_means_and_is_reproducible() -> None:
+    run = train_method("monotonic", TOKENS, TOKENS[:12], 7, anneal_fraction=0.5, seed=1, **TINY)
+    assert run.method == "monotonic"
+    assert list(run.history["step"]) == [2, 4, 6]
+    # rows average the weights of their steps: ramp of 3 steps 0, 1/3, 2/3, then 1
+    assert list(run.history["weight"]) == pytest.approx([(0 + 1 / 3) / 2, (2 / 3 + 1) / 2, 1.0])
+    for column in ("kl_total", "active_units", "mutual_information"):
+        assert run.history[column].notna().all()
+    assert [step for step, _ in run.means] == [2, 4, 6] and run.means[0][1].shape == (12, 2)
+    assert set(run.summary) == set(SUMMARY_KEYS)
+    again = train_method("monotonic", TOKENS, TOKENS[:12], 7, anneal_fraction=0.5, seed=1, **TINY)
+    assert again.summary == run.summary
+
+
+def test_train_method_configures_word_dropout_and_free_bits() -> None:
+    assert train_method("word_dropout", TOKENS, TOKENS[:12], 7, word_dropout=0.3, **TINY).model.word_dropout == 0.3
+    assert train_method("vae", TOKENS, TOKENS[:12], 7, **TINY).model.word_dropout == 0.0
+    assert list(train_method("free_bits", TOKENS, TOKENS[:12], 7, **TINY).history["weight"]) == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (("beta", TOKENS, TOKENS, 7), {}, ValueError, "method must be one of"),
+        (("vae", TOKENS.float(), TOKENS, 7), {}, TypeError, "tokens must be an int64 torch.Tensor"),
+        (("vae", TOKENS, TOKENS[0], 7), {}, TypeError, "held_out must be an int64 torch.Tensor"),
+        (("free_bits", TOKENS, TOKENS, 7), {"free_bits": 0.0}, ValueError, "free_bits must be a number > 0, got 0.0"),
+        (("vae", TOKENS, TOKENS, 7), {"word_dropout": 2.0}, ValueError, r"word_dropout must lie in \[0, 1\], got 2.0"),
+    ],
+)
+def test_train_method_rejects_bad_arguments(args, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        train_method(*args, **kwargs)
+
+
+def test_methods_and_keys_are_the_notebook_contract() -> None:
+    assert METHODS == ("vae", "monotonic", "cyclical", "free_bits", "word_dropout")
+    assert SUMMARY_KEYS == ("elbo", "recon", "kl", "active_units", "mutual_information")

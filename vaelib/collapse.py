@@ -1,0 +1,246 @@
+"""Posterior collapse, measured and cured: one training run per method, one summary per model.
+
+The methods compared in notebook 02 (after He et al. 2019, "Lagging Inference Networks and
+Posterior Collapse in Variational Autoencoders", Table 1) all train the same
+:class:`~vaelib.models.sequence.LSTMVAE` with the same data, budget and seed, and differ in one
+thing only:
+
+``"vae"``
+    The plain negative ELBO, KL weight 1 from the first step.
+``"monotonic"``
+    KL annealing (Bowman et al. 2016; the seed :class:`~vaelib.annealing.Annealer`): the weight
+    rises linearly from 0 to 1 over the first ``anneal_fraction`` of the steps, then stays at 1.
+``"cyclical"``
+    Cyclical annealing (Fu et al. 2019, "Cyclical Annealing Schedule"): ``cycles`` linear ramps
+    of ``ratio`` of a cycle each, the weight held at 1 for the rest of every cycle.
+``"free_bits"``
+    Free bits (Kingma et al. 2016): the KL of each latent dimension only counts above
+    ``free_bits`` nats (batch average), so the optimiser gains nothing from pushing it lower.
+``"word_dropout"``
+    Word dropout (Bowman et al. 2016, Sec. 3.2): each previous-token input of the decoder is
+    zeroed with probability ``word_dropout``, which weakens the autoregressive path and makes the
+    decoder rely on z.
+
+Every number is in nats per sample (a whole sequence or image), as in :mod:`vaelib.losses`.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from vaelib.annealing import Annealer
+from vaelib.diagnostics import CollapseMonitor, active_units, mutual_information, posterior_parameters
+from vaelib.losses import VAELoss
+from vaelib.models.base import VAE, positive_int
+from vaelib.models.sequence import LSTMVAE
+from vaelib.rng import check_seed
+from vaelib.training import evaluate, fit
+
+METHODS: tuple[str, ...] = ("vae", "monotonic", "cyclical", "free_bits", "word_dropout")
+"""The training methods :func:`train_method` knows, in the order of He et al.'s table."""
+SUMMARY_KEYS: tuple[str, ...] = ("elbo", "recon", "kl", "active_units", "mutual_information")
+"""The keys of :func:`collapse_summary` (and of notebook 02's results JSON per method)."""
+
+
+@dataclass(frozen=True, eq=False)
+class MethodRun:
+    """One trained method.
+
+    Attributes
+    ----------
+    method : str
+        One of :data:`METHODS`.
+    model : LSTMVAE
+        The trained model (in training mode, on its device).
+    history : pandas.DataFrame
+        :func:`vaelib.fit`'s history, one row per ``log_every`` steps, with the
+        :class:`~vaelib.diagnostics.CollapseMonitor` columns ``active_units``, ``kl_total``,
+        ``kl_dim_<d>`` and ``mutual_information`` measured on the held-out data, and ``weight``
+        (the KL weight of the objective).
+    means : list of (int, Tensor)
+        Posterior means E_q[z|x] (n, D) of the held-out inputs at each history row, with the step.
+    summary : dict
+        :func:`collapse_summary` of the final model on the held-out data.
+    """
+
+    method: str
+    model: LSTMVAE
+    history: pd.DataFrame
+    means: list[tuple[int, Tensor]]
+    summary: dict[str, float]
+
+
+def _check_probability(name: str, value: Any, *, open_low: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    low_ok = value > 0 if open_low else value >= 0
+    if not (math.isfinite(value) and low_ok and value <= 1):
+        interval = "(0, 1]" if open_low else "[0, 1]"
+        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
+    return float(value)
+
+
+def _check_tokens(name: str, value: Any) -> Tensor:
+    if not isinstance(value, Tensor) or value.dtype != torch.int64 or value.dim() != 2:
+        raise TypeError(f"{name} must be an int64 torch.Tensor of token ids (N, L), got {value!r:.80}")
+    return value
+
+
+def method_annealer(method: str, steps: int, *, anneal_fraction: float = 0.7, cycles: int = 4,
+                    ratio: float = 0.5) -> Annealer | None:
+    """The KL-weight schedule of ``method`` for a run of ``steps`` optimisation steps.
+
+    ``"monotonic"``: linear from 0 to 1 over ``round(anneal_fraction * steps)`` steps, then 1.
+    ``"cyclical"``: ``cycles`` cycles of ``steps // cycles`` steps, each a linear ramp over the
+    first ``ratio`` of the cycle and 1 for the rest (Fu et al. 2019 use 4 cycles and ratio 0.5).
+    The other methods keep the weight at 1: ``None``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, or a schedule that does not fit into ``steps``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    steps = positive_int("steps", steps)
+    anneal_fraction = _check_probability("anneal_fraction", anneal_fraction, open_low=True)
+    cycles = positive_int("cycles", cycles)
+    ratio = _check_probability("ratio", ratio, open_low=True)
+    if method == "monotonic":
+        return Annealer(max(1, round(anneal_fraction * steps)), "linear")
+    if method == "cyclical":
+        if cycles > steps:
+            raise ValueError(f"cycles must be at most steps={steps}, got {cycles!r}")
+        return Annealer(steps // cycles, "linear", cyclical=True, ratio=ratio)
+    return None
+
+
+def collapse_summary(model: VAE, data: Tensor, objective: VAELoss, *, seed: int = 0) -> dict[str, float]:
+    """The columns of He et al. 2019's Table 1 for ``model`` on ``data``.
+
+    Parameters
+    ----------
+    model : VAE
+        Evaluated in eval mode (its mode is restored).
+    data : Tensor
+        (N, ...) held-out inputs, N >= 2.
+    objective : VAELoss
+        Supplies the reconstruction likelihood; the summary uses its per-sample sums whatever its
+        ``reduction`` and free bits, so the numbers of differently trained models compare.
+    seed : int
+        Seeds the single-sample ELBO estimate and the mutual-information draws.
+
+    Returns
+    -------
+    dict
+        ``elbo`` (single-sample estimate of E_x ELBO), ``recon`` (-E_q log p(x|z)) and ``kl``
+        (E_x KL(q(z|x) || p(z))), in nats per sample; ``active_units`` (Burda et al. 2016,
+        threshold 0.01) and ``mutual_information`` I_q(x; z) (He et al. 2019, Eq. 5, nats).
+    """
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a vaelib VAE, got {type(model).__name__}")
+    if not isinstance(objective, VAELoss):
+        raise TypeError(f"objective must be a VAELoss, got {type(objective).__name__}")
+    seed = check_seed(seed)
+    per_sample = VAELoss(
+        objective.likelihood, logits=objective.logits, ignore_index=objective.ignore_index,
+        scale=objective.scale if objective.scale is not None else 1.0,
+    )
+    if objective.log_scale is not None:
+        per_sample.log_scale = objective.log_scale
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        terms = evaluate(model, per_sample, data)
+    mu, logvar = posterior_parameters(model, data)
+    return {
+        "elbo": terms["elbo"],
+        "recon": terms["recon"],
+        "kl": terms["kl"],
+        "active_units": active_units(mu),
+        "mutual_information": mutual_information(mu, logvar, seed=seed),
+    }
+
+
+def train_method(
+    method: str,
+    tokens: Tensor,
+    held_out: Tensor,
+    vocab_size: int,
+    *,
+    steps: int = 1200,
+    batch_size: int = 64,
+    embed_dim: int = 32,
+    hidden_dim: int = 64,
+    latent_dim: int = 2,
+    lr: float = 1e-3,
+    clip_grad_norm: float = 5.0,
+    anneal_fraction: float = 0.7,
+    cycles: int = 4,
+    ratio: float = 0.5,
+    free_bits: float = 1.0,
+    word_dropout: float = 0.5,
+    log_every: int = 50,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> MethodRun:
+    """Train an :class:`LSTMVAE` on ``tokens`` with one of :data:`METHODS` and watch it collapse (or not).
+
+    The model is initialised from ``seed`` (torch's global RNG is restored afterwards), so every
+    method starts from the same weights and sees the same minibatches. Adam with learning rate
+    ``lr`` and gradient-norm clipping, as in He et al. 2019.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS` (see the module docstring).
+    tokens, held_out : Tensor
+        int64 (N, L) training and (n, L) held-out token ids; the diagnostics are measured on all
+        ``held_out`` rows at every history row (keep n to a few hundred: mutual information is an
+        n x n computation).
+    vocab_size : int
+        Number of token ids V (tokens lie in [0, V)).
+    steps, batch_size, log_every : int
+        Optimisation steps, sequences per step, steps per history row.
+    embed_dim, hidden_dim, latent_dim : int
+        :class:`LSTMVAE` sizes.
+    lr, clip_grad_norm : float
+        Adam's learning rate and the gradient-norm bound.
+    anneal_fraction, cycles, ratio : float, int, float
+        Schedules of ``"monotonic"`` and ``"cyclical"`` (see :func:`method_annealer`).
+    free_bits : float
+        λ in nats per latent dimension for ``"free_bits"``.
+    word_dropout : float
+        Dropout probability of the previous-token inputs for ``"word_dropout"``.
+    seed : int
+        Seeds the initial weights, the data order and the training noise.
+    device : str or torch.device
+
+    Returns
+    -------
+    MethodRun
+    """
+    annealer = method_annealer(method, steps, anneal_fraction=anneal_fraction, cycles=cycles, ratio=ratio)
+    tokens, held_out = _check_tokens("tokens", tokens), _check_tokens("held_out", held_out)
+    if isinstance(free_bits, bool) or not isinstance(free_bits, numbers.Real) or not free_bits > 0:
+        raise ValueError(f"free_bits must be a number > 0, got {free_bits!r}")
+    word_dropout = _check_probability("word_dropout", word_dropout, open_low=False)
+    seed = check_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LSTMVAE(
+            vocab_size, embed_dim, hidden_dim, latent_dim,
+            word_dropout=word_dropout if method == "word_dropout" else 0.0, device=device,
+        )
+    objective = VAELoss("categorical", free_bits=free_bits if method == "free_bits" else 0.0)
+    monitor = CollapseMonitor(held_out, every=1, keep_means=True, max_points=None, seed=seed)
+    history = fit(
+        model, tokens, objective, steps=steps, batch_size=batch_size, annealer=annealer, lr=lr,
+        log_every=log_every, callbacks=[monitor], progress=False, clip_grad_norm=clip_grad_norm, seed=seed,
+    )
+    return MethodRun(method, model, history, monitor.means, collapse_summary(model, held_out, objective, seed=seed))
