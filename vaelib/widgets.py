@@ -8,10 +8,12 @@ cached background (blitting), so a redraw costs a few milliseconds and the contr
 continuously while being dragged. The same code works in JupyterLab, Jupyter Notebook and VS Code,
 and a browser test can watch the ``<img>`` of the widget change.
 
-:class:`FigureImage` is that reusable piece; :class:`LatentExplorer` builds on it.
+:class:`FigureImage` is that reusable piece; :class:`LatentExplorer` and :class:`ScheduleExplorer`
+build on it.
 """
 from __future__ import annotations
 
+import html
 import io
 import math
 import numbers
@@ -25,10 +27,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from vaelib.models.base import VAE
-from vaelib.plotting import GREY, Z_LABELS, decode_images, latent_scatter, tile_images
+from vaelib.annealing import SHAPES, Annealer
+from vaelib.models.base import VAE, positive_int
+from vaelib.plotting import (
+    GREY, Z_LABELS, decode_images, describe_schedule, latent_scatter, plot_schedules, schedule_trace, tile_images,
+)
 
-__all__ = ["FigureImage", "LatentExplorer"]
+__all__ = ["FigureImage", "LatentExplorer", "ScheduleExplorer", "format_toggles", "parse_toggles"]
 
 
 class FigureImage:
@@ -80,6 +85,13 @@ class FigureImage:
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="png", compress_level=1)
         self.image.value = buffer.getvalue()
+
+    def invalidate(self) -> None:
+        """Drop the cached background, so the next :meth:`render` draws the whole figure again.
+
+        Call it after changing something that is not animated, e.g. an axis range.
+        """
+        self._background = None
 
 
 def _check_range(z_range: Any) -> tuple[float, float]:
@@ -218,6 +230,189 @@ class LatentExplorer:
         z = self.z
         self.marker.set_data([z[0]], [z[1]])
         self.image_artist.set_data(self._decoded(z))
+        self.view.render()
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+# ----------------------------------------------------------------------------- annealing schedules
+
+_TOGGLE_STATES = {"on": True, "off": False}
+
+
+def parse_toggles(text: str) -> list[tuple[int, bool]]:
+    """Cyclical on/off events from text: ``"30:off, 70:on"`` -> ``[(30, False), (70, True)]``.
+
+    Events are ``step:on`` or ``step:off`` separated by commas or spaces; an empty text gives no
+    events. They mean what :func:`vaelib.plotting.schedule_trace` says (at the end of ``step``).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"toggles text must be a str, got {type(text).__name__}")
+    toggles = []
+    for token in text.replace(",", " ").split():
+        step, _, state = token.partition(":")
+        if not step.isdigit() or state.lower() not in _TOGGLE_STATES:
+            raise ValueError(f"toggles must look like '30:off, 70:on' (step:on or step:off), got {token!r}")
+        toggles.append((int(step), _TOGGLE_STATES[state.lower()]))
+    return toggles
+
+
+def format_toggles(toggles: Sequence[tuple[int, bool]]) -> str:
+    """The text :func:`parse_toggles` reads back: ``[(30, False), (70, True)]`` -> ``"30:off, 70:on"``."""
+    return ", ".join(f"{step}:{'on' if on else 'off'}" for step, on in toggles)
+
+
+class ScheduleExplorer:
+    """Controls for every :class:`~vaelib.annealing.Annealer` setting; one schedule plot follows them.
+
+    The figure is :func:`vaelib.plotting.plot_schedules` of one schedule over ``n`` steps, with
+    the cyclical on/off events (the ``toggles`` text, e.g. ``"30:off, 70:on"`` for the seed's
+    example) as dashed vertical lines: green where restarts switch on, red where off. Moving a
+    control recomputes :func:`~vaelib.plotting.schedule_trace` and redraws the curve, the event
+    lines and the title in place (see :class:`FigureImage`); only a change of ``n`` redraws the
+    whole figure (the step axis changes). Text that does not parse, or an event outside the
+    drawn steps, is reported under the controls and leaves the last valid drawing in place.
+    Display the explorer by making it the last expression of a notebook cell.
+
+    Parameters
+    ----------
+    total_steps, shape, baseline, cyclical, ratio, delay
+        The initial :class:`~vaelib.annealing.Annealer` settings (validated by it).
+    n : int
+        Initial number of steps drawn.
+    toggles : sequence of (int, bool)
+        Initial ``(step, cyclical_on)`` events, each step in [0, n).
+    max_steps : int
+        Upper end of the ``total_steps``, ``delay`` and ``n`` sliders; at least each of them.
+    continuous_update : bool
+        Redraw while a slider is being dragged (True: a redraw recomputes at most ``max_steps``
+        weights and blits three artists, a few milliseconds) or only on release (False).
+
+    Attributes
+    ----------
+    controls : dict of str to ipywidgets widget
+        Keys ``"shape"``, ``"total_steps"``, ``"baseline"``, ``"cyclical"``, ``"ratio"``,
+        ``"delay"`` (the Annealer's arguments), ``"n"`` and ``"toggles"`` (text). Setting a
+        ``value`` in code acts as a user would.
+    view : FigureImage
+        The figure and the ``ipywidgets.Image`` showing it (``view.image``).
+    line : matplotlib.lines.Line2D
+        The schedule: x = 0..n-1, y = the weights (``get_ydata()``).
+    toggle_lines : dict of bool to matplotlib.collections.LineCollection
+        The event lines where restarts switch on (``True``) and off (``False``).
+    status : ipywidgets.HTML
+        Empty, or the reason the last change was not drawn.
+    widget : ipywidgets.VBox
+        Controls, status and image; what the notebook displays.
+
+    Examples
+    --------
+    >>> explorer = ScheduleExplorer(10, "cosine", cyclical=True, toggles=[(30, False), (70, True)])
+    >>> explorer.controls["shape"].value = "logistic"     # as if the user picked it
+    >>> explorer.controls["toggles"].value = "50:off"
+    """
+
+    def __init__(
+        self,
+        total_steps: int = 10,
+        shape: str = "cosine",
+        baseline: float = 0.0,
+        cyclical: bool = True,
+        *,
+        ratio: float = 1.0,
+        delay: int = 0,
+        n: int = 100,
+        toggles: Sequence[tuple[int, bool]] = (),
+        max_steps: int = 1000,
+        continuous_update: bool = True,
+    ) -> None:
+        settings = {"total_steps": total_steps, "shape": shape, "baseline": baseline, "cyclical": cyclical,
+                    "ratio": ratio, "delay": delay}
+        Annealer(**settings)
+        n = positive_int("n", n)
+        max_steps = positive_int("max_steps", max_steps)
+        for name, value in (("total_steps", total_steps), ("delay", delay), ("n", n)):
+            if value > max_steps:
+                raise ValueError(f"{name} must be at most max_steps={max_steps}, got {value!r}")
+        if not isinstance(continuous_update, bool):
+            raise TypeError(f"continuous_update must be True or False, got {continuous_update!r}")
+        schedule_trace(settings, n, toggles)  # validates the toggles against n
+
+        figure = Figure(figsize=(10.0, 3.8), dpi=80, layout="constrained")
+        ax = figure.add_subplot()
+        plot_schedules({"KL weight $\\beta_t$": settings}, n, ax=ax)
+        self.line = ax.lines[0]
+        self.toggle_lines = {
+            on: ax.vlines([], 0.0, 1.0, colors=colour, linestyles="--", lw=1.2, label=f"cyclical switched {word}")
+            for on, colour, word in ((True, "tab:green", "on"), (False, "tab:red", "off"))
+        }
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+        self.view = FigureImage(figure, [self.line, *self.toggle_lines.values(), ax.title])
+        self._n = n
+
+        def slider(kind: type, value: Any, low: float, high: float, step: float, label: str) -> widgets.Widget:
+            return kind(value=value, min=low, max=high, step=step, description=label,
+                        continuous_update=continuous_update, style={"description_width": "initial"})
+
+        self.controls: dict[str, widgets.Widget] = {
+            "shape": widgets.Dropdown(options=list(SHAPES), value=shape, description="shape"),
+            "cyclical": widgets.Checkbox(value=cyclical, description="cyclical"),
+            "total_steps": slider(widgets.IntSlider, total_steps, 1, max_steps, 1, "total_steps T"),
+            "n": slider(widgets.IntSlider, n, 1, max_steps, 1, "steps drawn n"),
+            "baseline": slider(widgets.FloatSlider, float(baseline), 0.0, 1.0, 0.01, "baseline"),
+            "ratio": slider(widgets.FloatSlider, float(ratio), 0.01, 1.0, 0.01, "ratio R"),
+            "delay": slider(widgets.IntSlider, delay, 0, max_steps, 1, "delay (klstart)"),
+            "toggles": widgets.Text(value=format_toggles(toggles), description="toggles",
+                                    placeholder="30:off, 70:on", continuous_update=False),
+        }
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.status = widgets.HTML()
+        c = self.controls
+        self.view.image.add_class("vaelib-schedule-explorer-image")
+        self.widget = widgets.VBox([
+            widgets.HBox([c["shape"], c["cyclical"], c["toggles"]]),
+            widgets.HBox([c["total_steps"], c["n"]]),
+            widgets.HBox([c["baseline"], c["ratio"], c["delay"]]),
+            self.status,
+            self.view.image,
+        ])
+        self.widget.add_class("vaelib-schedule-explorer")
+        self.update()
+
+    @property
+    def figure(self) -> Figure:
+        """The one figure every update redraws."""
+        return self.view.figure
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The controls' Annealer arguments, e.g. ``Annealer(**explorer.settings)``."""
+        keys = ("total_steps", "shape", "baseline", "cyclical", "ratio", "delay")
+        return {key: self.controls[key].value for key in keys}
+
+    def update(self) -> None:
+        """Recompute the schedule from the controls and redraw it in place (or report why not)."""
+        settings, n = self.settings, self.controls["n"].value
+        try:
+            toggles = parse_toggles(self.controls["toggles"].value)
+            weights = schedule_trace(settings, n, toggles)
+        except ValueError as err:
+            self.status.value = f'<span style="color:#b00020">not drawn: {html.escape(str(err))}</span>'
+            return
+        self.status.value = ""
+        self.line.set_data(np.arange(n), weights)
+        for on, lines in self.toggle_lines.items():
+            lines.set_segments([[(step, 0.0), (step, 1.0)] for step, value in toggles if value is on])
+        self.line.axes.set_title(describe_schedule(settings) + (f"; toggles {format_toggles(toggles)}" if toggles else ""))
+        if n != self._n:
+            self.line.axes.set_xlim(-0.5, n - 0.5)
+            self._n = n
+            self.view.invalidate()
         self.view.render()
 
     def _on_change(self, change: dict[str, Any]) -> None:
