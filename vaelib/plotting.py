@@ -32,16 +32,27 @@ from vaelib.models.base import VAE, positive_int
 
 __all__ = [
     "bound_curves",
+    "collapse_curves",
     "decode_images",
+    "describe_schedule",
     "estimator_histograms",
+    "factor_examples",
     "image_grid",
+    "kl_bars",
     "latent_scatter",
+    "latent_traversals",
     "latent_walk",
     "manifold_grid",
+    "metric_bars",
+    "plot_schedule",
+    "plot_schedules",
+    "posterior_mean_snapshots",
     "prior_grid",
     "reconstruction_pairs",
+    "schedule_trace",
     "tile_images",
     "training_curves",
+    "traversal_codes",
 ]
 
 GREY = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0, "interpolation": "nearest"}
