@@ -8,10 +8,19 @@ import pandas as pd
 import pytest
 import torch
 
-from vaelib.collapse import METHODS, SUMMARY_KEYS, collapse_summary, method_annealer, train_method
+from vaelib.annealing import Annealer
+from vaelib.collapse import (
+    METHODS,
+    SCHEDULES,
+    SUMMARY_KEYS,
+    collapse_summary,
+    method_annealer,
+    schedule_annealer,
+    train_method,
+)
 from vaelib.losses import VAELoss
 from vaelib.models.mlp import MLPVAE
-from vaelib.plotting import collapse_curves, posterior_mean_snapshots
+from vaelib.plotting import collapse_curves, posterior_mean_snapshots, seed_summary
 
 
 def _history(steps: list[int], **columns: list[float]) -> pd.DataFrame:
@@ -50,11 +59,12 @@ def test_collapse_curves_draws_each_history_column_skipping_nan_rows() -> None:
 
 
 def test_collapse_curves_chosen_columns_and_unknown_column_titled_by_name() -> None:
-    histories = {"a": _history([1, 2], kl_total=[1.0, 2.0], recon=[30.0, 29.0])}
-    figure = collapse_curves(histories, columns=["recon"], title="custom")
-    (ax,) = figure.axes
-    assert ax.get_title() == "recon"
-    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [30.0, 29.0])
+    histories = {"a": _history([1, 2], kl_total=[1.0, 2.0], recon=[30.0, 29.0], loss=[31.0, 30.5])}
+    figure = collapse_curves(histories, columns=["recon", "loss"], title="custom")
+    recon, loss = figure.axes
+    assert recon.get_title().startswith("Reconstruction") and recon.get_ylabel() == "nats per sample"
+    np.testing.assert_array_equal(recon.get_lines()[0].get_ydata(), [30.0, 29.0])
+    assert loss.get_title() == "loss" and loss.get_ylabel() == "loss"
     assert figure.get_suptitle() == "custom"
 
 
@@ -165,6 +175,53 @@ def test_method_annealer_rejects_bad_arguments(args, kwargs, error, match) -> No
         method_annealer(*args, **kwargs)
 
 
+# ----------------------------------------------------------------------------- schedule_annealer
+
+
+def _cosine_ramp(p: float) -> float:
+    return (1 - math.cos(math.pi * min(p, 1.0))) / 2
+
+
+def test_schedule_annealer_monotonic_shapes_ramp_over_the_fraction() -> None:
+    assert schedule_annealer("constant", 100) is None
+    assert schedule_annealer("linear", 100).schedule(60) == pytest.approx([min(1.0, s / 50) for s in range(60)])
+    assert schedule_annealer("cosine", 100, anneal_fraction=0.2).schedule(30) == pytest.approx(
+        [_cosine_ramp(s / 20) for s in range(30)])
+    logistic = schedule_annealer("logistic", 100).schedule(60)
+    # Fu et al.'s sigmoid with slope 12, rescaled through (0, 0) and (1, 1): symmetric about the middle
+    assert logistic[0] == 0.0 and logistic[25] == pytest.approx(0.5) and logistic[50:] == [1.0] * 10
+    assert logistic[10] == pytest.approx(1 - logistic[40])
+
+
+def test_schedule_annealer_cyclical_shapes_restart_every_cycle() -> None:
+    # 40 steps, M = 4 cycles of 10, R = 0.5: a ramp over 5 steps, then 1 for 5 steps
+    cosine_cycle = [_cosine_ramp(s / 5) for s in range(10)]
+    assert schedule_annealer("cyclical-cosine", 40).schedule(40) == pytest.approx(cosine_cycle * 4)
+    assert schedule_annealer("cyclical-linear", 40).schedule(40) == method_annealer("cyclical", 40).schedule(40)
+    # one cycle of the cyclical schedule is the monotonic ramp over the first half (Fu et al.'s baseline)
+    assert schedule_annealer("cyclical-linear", 40, cycles=1).schedule(40) == pytest.approx(
+        schedule_annealer("linear", 40).schedule(40))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (("sigmoid", 10), {}, ValueError, "schedule must be one of"),
+        (("linear", 0), {}, ValueError, "steps must be a positive int, got 0"),
+        (("linear", 10), {"anneal_fraction": 0.0}, ValueError, r"anneal_fraction must lie in \(0, 1\], got 0.0"),
+        (("cyclical-cosine", 3), {"cycles": 4}, ValueError, "cycles must be at most steps=3, got 4"),
+        (("cyclical-cosine", 10), {"ratio": 1.5}, ValueError, r"ratio must lie in \(0, 1\], got 1.5"),
+    ],
+)
+def test_schedule_annealer_rejects_bad_arguments(args, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        schedule_annealer(*args, **kwargs)
+
+
+def test_schedules_are_the_notebook_contract() -> None:
+    assert SCHEDULES == ("constant", "linear", "cosine", "logistic", "cyclical-linear", "cyclical-cosine")
+
+
 # ----------------------------------------------------------------------------- collapse_summary
 
 
@@ -236,9 +293,21 @@ def test_train_method_configures_word_dropout_and_free_bits() -> None:
     assert list(train_method("free_bits", TOKENS, TOKENS[:12], 7, **TINY).history["weight"]) == [1.0, 1.0, 1.0]
 
 
+def test_train_method_follows_a_custom_annealer() -> None:
+    # cosine over 4 steps: weights 0, (1 - cos(pi/4))/2, 1/2, (1 - cos(3pi/4))/2, then 1; rows average pairs
+    run = train_method("vae", TOKENS, TOKENS[:12], 7, annealer=Annealer(4, "cosine"), **TINY)
+    cosine = [(1 - math.cos(math.pi * t / 4)) / 2 for t in range(4)]
+    assert list(run.history["weight"]) == pytest.approx([sum(cosine[:2]) / 2, sum(cosine[2:]) / 2, 1.0])
+    same_start = train_method("vae", TOKENS, TOKENS[:12], 7, annealer=Annealer(1, "linear", baseline=1.0), **TINY)
+    assert same_start.summary == train_method("vae", TOKENS, TOKENS[:12], 7, **TINY).summary  # weight 1 == no annealer
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "match"),
     [
+        (("vae", TOKENS, TOKENS, 7), {"annealer": "cosine"}, TypeError, "annealer must be a vaelib Annealer or None, got str"),
+        (("cyclical", TOKENS, TOKENS, 7), {"annealer": Annealer(3)}, ValueError,
+         "method 'cyclical' has its own schedule; pass annealer only with"),
         (("beta", TOKENS, TOKENS, 7), {}, ValueError, "method must be one of"),
         (("vae", TOKENS.float(), TOKENS, 7), {}, TypeError, "tokens must be an int64 torch.Tensor"),
         (("vae", TOKENS, TOKENS[0], 7), {}, TypeError, "held_out must be an int64 torch.Tensor"),
@@ -254,3 +323,55 @@ def test_train_method_rejects_bad_arguments(args, kwargs, error, match) -> None:
 def test_methods_and_keys_are_the_notebook_contract() -> None:
     assert METHODS == ("vae", "monotonic", "cyclical", "free_bits", "word_dropout")
     assert SUMMARY_KEYS == ("elbo", "recon", "kl", "active_units", "mutual_information")
+
+
+# ----------------------------------------------------------------------------- seed_summary
+
+SEEDS = pd.DataFrame({
+    "schedule": ["linear"] * 3 + ["cyclical"] * 3,
+    "seed": [0, 1, 2] * 2,
+    "kl": [1.0, 2.0, 4.0, 0.5, 0.5, 0.8],
+    "mutual_information": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+    "label": list("abcdef"),
+})
+
+
+def test_seed_summary_draws_mean_and_one_sd_over_the_seeds() -> None:
+    figure = seed_summary(SEEDS, "schedule", ["kl", "mutual_information"], labels={"kl": "KL (nats per sample)"})
+    assert len(figure.axes) == 2
+    ax = figure.axes[0]
+    # the points: the mean of each schedule, in first-appearance order
+    assert list(ax.lines[0].get_ydata()) == pytest.approx([7 / 3, 0.6])
+    # the error bars: mean -/+ the sample standard deviation (ddof=1), computed here by hand
+    sd_linear = math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2)
+    bar = ax.lines[1].get_ydata()
+    assert np.nanmin(bar) == pytest.approx(7 / 3 - sd_linear) and np.nanmax(bar) == pytest.approx(7 / 3 + sd_linear)
+    # every seed is drawn as its own point
+    assert sorted(np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])) == sorted(SEEDS["kl"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["linear", "cyclical"]
+    assert ax.get_ylabel() == "KL (nats per sample)" and ax.get_xlabel() == "schedule"
+    assert ax.get_title().startswith("KL") and "3 seeds" in ax.get_title()
+    assert figure.axes[1].get_ylabel() == "nats"  # the unit SUMMARY_PANELS knows
+
+
+def test_seed_summary_follows_the_given_order() -> None:
+    ax = seed_summary(SEEDS, "schedule", ["kl"], order=["cyclical", "linear"]).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cyclical", "linear"]
+    assert list(ax.lines[0].get_ydata()) == pytest.approx([0.6, 7 / 3])
+
+
+@pytest.mark.parametrize(
+    ("results", "x", "metrics", "kwargs", "error", "match"),
+    [
+        (SEEDS.iloc[:0], "schedule", ["kl"], {}, ValueError, "results must be a non-empty pandas DataFrame"),
+        ({"kl": [1.0]}, "schedule", ["kl"], {}, ValueError, "results must be a non-empty pandas DataFrame"),
+        (SEEDS, "schedule", "kl", {}, ValueError, "metrics must be a non-empty sequence of column names, got 'kl'"),
+        (SEEDS, "beta", ["kl", "elbo"], {}, ValueError, r"results lacks the columns \['beta', 'elbo'\]"),
+        (SEEDS, "schedule", ["kl"], {"seed": "run"}, ValueError, r"results lacks the columns \['run'\]"),
+        (SEEDS, "schedule", ["label"], {}, TypeError, "metric column 'label' must be numeric, got dtype "),
+        (SEEDS, "schedule", ["kl"], {"order": ["linear"]}, ValueError, r"order must list every value of 'schedule'; it lacks \['cyclical'\]"),
+    ],
+)
+def test_seed_summary_rejects_bad_arguments(results, x, metrics, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        seed_summary(results, x, metrics, **kwargs)

@@ -44,6 +44,8 @@ from vaelib.training import evaluate, fit
 
 METHODS: tuple[str, ...] = ("vae", "monotonic", "cyclical", "free_bits", "word_dropout")
 """The training methods :func:`train_method` knows, in the order of He et al.'s table."""
+SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine", "logistic", "cyclical-linear", "cyclical-cosine")
+"""The KL-weight schedules :func:`schedule_annealer` knows (notebook 03 trains one model under each)."""
 SUMMARY_KEYS: tuple[str, ...] = ("elbo", "recon", "kl", "active_units", "mutual_information")
 """The keys of :func:`collapse_summary` (and of notebook 02's results JSON per method)."""
 
@@ -92,6 +94,38 @@ def _check_tokens(name: str, value: Any) -> Tensor:
     return value
 
 
+def schedule_annealer(name: str, steps: int, *, anneal_fraction: float = 0.5, cycles: int = 4,
+                      ratio: float = 0.5) -> Annealer | None:
+    """The KL-weight schedule ``name`` of :data:`SCHEDULES` for a run of ``steps`` optimisation steps.
+
+    ``"constant"``: weight 1 throughout (``None``: no annealer). ``"linear"``, ``"cosine"``,
+    ``"logistic"``: a monotonic ramp of that shape from 0 to 1 over the first
+    ``round(anneal_fraction * steps)`` steps, then 1. ``"cyclical-linear"``,
+    ``"cyclical-cosine"``: ``cycles`` cycles of ``steps // cycles`` steps, each a ramp of that
+    shape over the first ``ratio`` of the cycle and 1 for the rest. Fu et al. 2019 compare
+    M = 4 cycles with R = 0.5 against the monotonic ramp over the first half of training, which
+    is the same ramp with one cycle (the defaults here).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a schedule that does not fit into ``steps``.
+    """
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
+    steps = positive_int("steps", steps)
+    anneal_fraction = _check_probability("anneal_fraction", anneal_fraction, open_low=True)
+    cycles = positive_int("cycles", cycles)
+    ratio = _check_probability("ratio", ratio, open_low=True)
+    if name == "constant":
+        return None
+    if name.startswith("cyclical-"):
+        if cycles > steps:
+            raise ValueError(f"cycles must be at most steps={steps}, got {cycles!r}")
+        return Annealer(steps // cycles, name.removeprefix("cyclical-"), cyclical=True, ratio=ratio)
+    return Annealer(max(1, round(anneal_fraction * steps)), name)
+
+
 def method_annealer(method: str, steps: int, *, anneal_fraction: float = 0.7, cycles: int = 4,
                     ratio: float = 0.5) -> Annealer | None:
     """The KL-weight schedule of ``method`` for a run of ``steps`` optimisation steps.
@@ -99,7 +133,8 @@ def method_annealer(method: str, steps: int, *, anneal_fraction: float = 0.7, cy
     ``"monotonic"``: linear from 0 to 1 over ``round(anneal_fraction * steps)`` steps, then 1.
     ``"cyclical"``: ``cycles`` cycles of ``steps // cycles`` steps, each a linear ramp over the
     first ``ratio`` of the cycle and 1 for the rest (Fu et al. 2019 use 4 cycles and ratio 0.5).
-    The other methods keep the weight at 1: ``None``.
+    The other methods keep the weight at 1: ``None``. (:func:`schedule_annealer` with the
+    ``"linear"``, ``"cyclical-linear"`` and ``"constant"`` schedules.)
 
     Raises
     ------
@@ -108,17 +143,8 @@ def method_annealer(method: str, steps: int, *, anneal_fraction: float = 0.7, cy
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    steps = positive_int("steps", steps)
-    anneal_fraction = _check_probability("anneal_fraction", anneal_fraction, open_low=True)
-    cycles = positive_int("cycles", cycles)
-    ratio = _check_probability("ratio", ratio, open_low=True)
-    if method == "monotonic":
-        return Annealer(max(1, round(anneal_fraction * steps)), "linear")
-    if method == "cyclical":
-        if cycles > steps:
-            raise ValueError(f"cycles must be at most steps={steps}, got {cycles!r}")
-        return Annealer(steps // cycles, "linear", cyclical=True, ratio=ratio)
-    return None
+    name = {"monotonic": "linear", "cyclical": "cyclical-linear"}.get(method, "constant")
+    return schedule_annealer(name, steps, anneal_fraction=anneal_fraction, cycles=cycles, ratio=ratio)
 
 
 def collapse_summary(model: VAE, data: Tensor, objective: VAELoss, *, seed: int = 0) -> dict[str, float]:
@@ -188,6 +214,7 @@ def train_method(
     log_every: int = 50,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    annealer: Annealer | None = None,
 ) -> MethodRun:
     """Train an :class:`LSTMVAE` on ``tokens`` with one of :data:`METHODS` and watch it collapse (or not).
 
@@ -220,12 +247,24 @@ def train_method(
     seed : int
         Seeds the initial weights, the data order and the training noise.
     device : str or torch.device
+    annealer : Annealer, optional
+        A KL-weight schedule of your own, used instead of the plain weight 1 of ``"vae"``,
+        ``"free_bits"`` and ``"word_dropout"`` (notebook 03 compares schedule shapes this way).
+        It is stepped once per optimisation step, from its current state (pass a fresh one);
+        ``"monotonic"`` and ``"cyclical"`` are schedules themselves and refuse it.
 
     Returns
     -------
     MethodRun
     """
-    annealer = method_annealer(method, steps, anneal_fraction=anneal_fraction, cycles=cycles, ratio=ratio)
+    default_annealer = method_annealer(method, steps, anneal_fraction=anneal_fraction, cycles=cycles, ratio=ratio)
+    if annealer is None:
+        annealer = default_annealer
+    elif not isinstance(annealer, Annealer):
+        raise TypeError(f"annealer must be a vaelib Annealer or None, got {type(annealer).__name__}")
+    elif default_annealer is not None:
+        raise ValueError(f"method {method!r} has its own schedule; pass annealer only with 'vae', "
+                         f"'free_bits' or 'word_dropout', got method={method!r} and annealer={annealer!r}")
     tokens, held_out = _check_tokens("tokens", tokens), _check_tokens("held_out", held_out)
     if isinstance(free_bits, bool) or not isinstance(free_bits, numbers.Real) or not free_bits > 0:
         raise ValueError(f"free_bits must be a number > 0, got {free_bits!r}")

@@ -50,6 +50,7 @@ __all__ = [
     "prior_grid",
     "reconstruction_pairs",
     "schedule_trace",
+    "seed_summary",
     "tile_images",
     "training_curves",
     "traversal_codes",
@@ -906,8 +907,18 @@ COLLAPSE_PANELS: dict[str, tuple[str, str]] = {
     "kl_total": ("KL$(q(z|x)\\,\\|\\,p(z))$, held-out", "nats per sample"),
     "active_units": ("Active units (Cov$_x\\,\\mathbb{E}_q[z_d] > 0.01$)", "units"),
     "mutual_information": ("Mutual information $I_q(x; z)$", "nats"),
+    "recon": ("Reconstruction $-\\log p(x|z)$, training batches", "nats per sample"),
 }
 """Title and y label of each :func:`collapse_curves` panel, by history column."""
+SUMMARY_PANELS: dict[str, tuple[str, str]] = {
+    "elbo": ("ELBO, held-out", "nats per sample"),
+    "recon": ("Reconstruction $-\\log p(x|z)$, held-out", "nats per sample"),
+    "kl": ("KL$(q(z|x)\\,\\|\\,p(z))$, held-out", "nats per sample"),
+    "active_units": COLLAPSE_PANELS["active_units"],
+    "mutual_information": COLLAPSE_PANELS["mutual_information"],
+}
+"""Title and y label of each :func:`seed_summary` panel, by the keys of
+:func:`vaelib.collapse.collapse_summary` (the end-of-training numbers on held-out data)."""
 
 
 def _check_histories(histories: Any) -> dict[str, pd.DataFrame]:
@@ -968,6 +979,83 @@ def collapse_curves(
         ax.grid(True, alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
     figure.legend(handles, names, title="method", loc="outside right center", frameon=False)
+    figure.suptitle(title)
+    return figure
+
+
+def seed_summary(
+    results: pd.DataFrame,
+    x: str,
+    metrics: Sequence[str],
+    *,
+    seed: str = "seed",
+    order: Sequence[Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str = "Mean and spread over seeds",
+) -> Figure:
+    """One panel per metric: the mean over seeds of each ``x`` value, ± one standard deviation.
+
+    A seaborn point plot (the mean, error bars of ± the sample standard deviation, ddof=1, with
+    caps) over a strip of the individual seeds (small grey points), so a reader sees both the
+    spread and how few runs it rests on. The panel's title says how many seeds there are.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Tidy results, one row per run: the columns ``x``, ``seed`` and every metric (numeric).
+    x : str
+        Categorical column along the horizontal axis (e.g. a schedule name or a swept β).
+    metrics : sequence of str
+        Numeric columns, one panel each; :data:`SUMMARY_PANELS` titles the known ones (others
+        are titled by their name) and ``labels`` overrides the y-axis labels.
+    seed : str
+        Column telling the repeated runs apart.
+    order : sequence, optional
+        Order of the ``x`` values (default: first appearance).
+    labels : mapping of str to str, optional
+        Metric -> y-axis label, e.g. ``{"kl": "KL (nats per sample)"}``.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``figure.axes[i]`` is the panel of ``metrics[i]``.
+    """
+    import seaborn as sns
+
+    if not isinstance(results, pd.DataFrame) or len(results) == 0:
+        raise ValueError(f"results must be a non-empty pandas DataFrame, one row per run, got {results!r:.80}")
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
+        raise ValueError(f"metrics must be a non-empty sequence of column names, got {metrics!r}")
+    missing = [column for column in (x, seed, *metrics) if column not in results.columns]
+    if missing:
+        raise ValueError(f"results lacks the columns {missing}; it has {list(results.columns)}")
+    for metric in metrics:
+        if not pd.api.types.is_numeric_dtype(results[metric]) or pd.api.types.is_bool_dtype(results[metric]):
+            raise TypeError(f"metric column {metric!r} must be numeric, got dtype {results[metric].dtype}")
+    order = list(pd.unique(results[x])) if order is None else list(order)
+    absent = sorted(set(results[x]) - set(order), key=str)
+    if absent:
+        raise ValueError(f"order must list every value of {x!r}; it lacks {absent}")
+    labels = dict(labels or {})
+    n_seeds = results[seed].nunique()
+    figure = _new_figure(max(3.2, 0.55 * len(order) + 1.4) * len(metrics), 4.2)
+    axes = np.atleast_1d(figure.subplots(1, len(metrics)))
+    frame = results.assign(**{x: results[x].astype(str)})
+    names = [str(value) for value in order]
+    for ax, metric in zip(axes, metrics):
+        sns.stripplot(data=frame, x=x, y=metric, order=names, ax=ax, color="0.55", size=3.5, jitter=0.12,
+                      alpha=0.8, zorder=1)
+        sns.pointplot(data=frame, x=x, y=metric, order=names, ax=ax, errorbar="sd", capsize=0.25,
+                      color="tab:blue", linestyle="none", marker="D", markersize=6, err_kws={"linewidth": 1.6})
+        panel_title, unit = SUMMARY_PANELS.get(metric, (metric, metric))
+        ax.set_title(f"{panel_title}\nmean ± sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}", fontsize=10)
+        ax.set_ylabel(labels.get(metric, unit))
+        ax.set_xlabel(x)
+        ax.tick_params(axis="x", labelrotation=30)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+        ax.grid(True, axis="y", alpha=0.3)
     figure.suptitle(title)
     return figure
 
