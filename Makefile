@@ -29,6 +29,7 @@ demo: setup
 notebooks: setup
 ifneq ($(NOTEBOOKS),)
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 $(NOTEBOOKS)
+	$(PY) tools/readme_figures.py $(NOTEBOOKS)
 else
 	@echo "no notebooks yet"
 endif

@@ -29,3 +29,27 @@ def test_readme_block_runs(index, tmp_path, monkeypatch):
         exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "readme"})
     if expected is not None:
         assert out.getvalue() == expected
+
+
+ROOT = README.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _load_figure_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_figures", ROOT / "tools" / "readme_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_readme_shows_each_notebooks_own_figure(notebook):
+    """docs/figures/<notebook>.png is the committed output of the notebook's cell tagged readme-figure,
+    and the README's notebook tour embeds it (so the tour cannot drift from the notebooks)."""
+    figure = ROOT / "docs" / "figures" / f"{notebook.stem}.png"
+    assert figure.read_bytes() == _load_figure_tool().readme_figure(notebook), (
+        f"{figure} is stale: run `make notebooks` (or `python tools/readme_figures.py`)")
+    assert f"](docs/figures/{notebook.stem}.png)" in README.read_text()
+    assert f"`notebooks/{notebook.name}`" in README.read_text()
