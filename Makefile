@@ -3,25 +3,33 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# extras installed by every target; CI adds dist (Dask) so the cluster tests run: EXTRAS=notebooks,test,dist
+EXTRAS ?= notebooks,test
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 export MPLBACKEND ?= Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test demo notebooks lab bench clean
+.PHONY: setup test test-browser demo notebooks lab bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[notebooks,test]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/browser
 ifneq ($(NOTEBOOKS),)
 	$(PY) -m pytest --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg
 endif
+
+# JupyterLab + headless Chromium tests (tests/browser): needs /usr/bin/chromium (apt-get install chromium),
+# skips without it; playwright comes from the `browser` extra and drives the system Chromium.
+test-browser: setup
+	$(PY) -m pip install --quiet -e '.[notebooks,test,browser]'
+	$(PY) -m pytest tests/browser -m browser
 
 demo: setup
 	$(PY) -m vaelib.demo

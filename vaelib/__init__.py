@@ -68,5 +68,31 @@ __all__ = [
     "make_synthetic_sequences",
     "sample_sequences",
     "resolve_device",
+    "collect_results",
+    "execute_run",
+    "plan_runs",
+    "sweep_report",
+    "SweepError",
+    "SweepInterrupted",
 ]
 __version__ = "0.1.0"
+
+# Batch runs need the notebooks extra (papermill, nbformat): imported on first use. The runner
+# itself is `from vaelib.sweep import sweep` (`vaelib.sweep` is its module).
+_LAZY = {
+    "collect_results": ("vaelib.sweep", "collect_results"),
+    "execute_run": ("vaelib.sweep", "execute_run"),
+    "plan_runs": ("vaelib.sweep", "plan_runs"),
+    "sweep_report": ("vaelib.sweep", "report"),
+    "SweepError": ("vaelib.sweep", "SweepError"),
+    "SweepInterrupted": ("vaelib.sweep", "SweepInterrupted"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'vaelib' has no attribute {name!r}")
