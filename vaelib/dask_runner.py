@@ -1,0 +1,208 @@
+"""Sweeps on a Dask distributed cluster: ``vaelib sweep ... --scheduler ADDRESS``.
+
+Each run of :func:`vaelib.sweep.sweep` becomes one Dask task that calls
+:func:`vaelib.sweep.execute_run` on a worker with the notebook's source shipped along; the
+executed notebook and the run record come back to the client, which writes them under ``--out``
+(and the worker then drops its copy). No shared file system is needed, only ``vaelib`` (with its
+notebook extra) and a Jupyter kernel named ``python3`` installed on every worker.
+
+Scheduling. A Dask worker runs at most ``--nthreads`` tasks at once, and each task blocks its
+thread while its notebook's kernel (a separate process) runs, so a worker never runs more
+notebooks than it has threads. To run N notebooks at once on a machine, start one worker there
+with ``dask worker ADDRESS --nthreads N``; each of its kernels gets ``OMP_NUM_THREADS`` =
+``MKL_NUM_THREADS`` = the machine's cores // N (Dask's own default for worker processes is 1).
+Several worker processes on one machine (``--nworkers``, or a ``LocalCluster``) do not know of
+each other, so each divides all the cores among its own threads only.
+
+Fault tolerance. A worker that dies mid-run (killed, out of memory, its machine lost) has its
+task re-executed on another worker by the scheduler (its kernel exits within about a second:
+ipykernel watches its parent process); a run whose task kills workers repeatedly
+(``distributed.scheduler.allowed-failures``, 3 by default) is recorded as failed with
+``KilledWorker``. The client writes each record once, when its task's result arrives, so every
+run appears exactly once in ``results.csv``. Interrupting the client cancels the queued tasks;
+completed runs are already on disk, and the next invocation submits only the rest. A task that
+was already running when the client was interrupted finishes on its worker (Dask cannot stop a
+running task) and its result is dropped, so the next invocation may wait for that worker's
+thread first.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import uuid
+from concurrent.futures import Future
+from typing import Any
+
+__all__ = ["DaskPool", "execute_on_worker"]
+
+CONNECT_TIMEOUT_S: float | None = None
+"""Seconds the client waits for the scheduler before giving up with a clear error; None: Dask's
+``distributed.comm.timeouts.connect`` (30 s unless configured, e.g. with the environment
+variable ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s``)."""
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_environment_lock = threading.Lock()
+
+
+def _share_cores(nthreads: int) -> None:
+    """Set the kernels' thread counts: this machine's cores // the worker's threads.
+
+    ``os.environ`` is process-wide and worker threads launch kernels (reading it) concurrently,
+    so it is written under a lock and only when the value changes: in practice once per worker
+    process, before its first kernel starts (every task passes this lock before launching one).
+    """
+    from vaelib.sweep import _cpu_count
+
+    threads = str(max(1, _cpu_count() // max(1, nthreads)))
+    with _environment_lock:
+        for variable in _THREAD_VARIABLES:
+            if os.environ.get(variable) != threads:
+                os.environ[variable] = threads
+
+
+def _worker_label(name: Any, address: str) -> str:
+    """``"NAME (ADDRESS)"``, or just the address when the name is the address (``dask worker``)."""
+    if name is None or str(name) == address:
+        return address
+    return f"{name} ({address})"
+
+
+def execute_on_worker(run: Any, options: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """The Dask task of one run: :func:`~vaelib.sweep.execute_run` on the worker running it.
+
+    The kernel runs in the notebook's folder when it exists on the worker, else in a temporary
+    folder; it gets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` = the machine's cores divided by the
+    worker's threads, so the notebooks running side by side on one worker share its cores. The
+    record's ``worker`` is the Dask worker, ``"NAME (ADDRESS)"`` (or its address when that is
+    its name) instead of ``"hostname:pid"``.
+    """
+    from distributed import get_worker
+
+    from vaelib.sweep import execute_run
+
+    worker = get_worker()
+    _share_cores(worker.state.nthreads)
+    record, notebook = execute_run(run, **options)
+    record["worker"] = _worker_label(worker.name, worker.address)
+    return record, notebook
+
+
+class DaskPool:
+    """The executor of a sweep on a Dask cluster: ``submit`` gives :class:`concurrent.futures.Future`.
+
+    Each future resolves to what :func:`~vaelib.sweep.execute_run` returns, or raises what
+    ended its task (e.g. ``KilledWorker``); the task's result is released on the cluster as soon
+    as it has reached the client.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address, e.g. ``"tcp://10.0.0.5:8786"`` or a ``LocalCluster``'s
+        ``scheduler_address``.
+    timeout : float, optional
+        Seconds to wait for the scheduler to answer (default :data:`CONNECT_TIMEOUT_S`).
+
+    Raises
+    ------
+    SweepError
+        Without ``dask.distributed`` (``pip install 'vaelib[dist]'``), for an address Dask cannot
+        parse, or if no scheduler answers at ``address`` within ``timeout`` seconds.
+    """
+
+    def __init__(self, address: str, *, timeout: float | None = CONNECT_TIMEOUT_S) -> None:
+        from vaelib.sweep import SweepError
+
+        try:
+            import dask.config
+            from dask.utils import parse_timedelta
+            from distributed import Client
+        except ImportError as exc:
+            raise SweepError(
+                f"--scheduler needs dask.distributed: pip install 'vaelib[dist]' ({exc})"
+            ) from exc
+        if timeout is None:
+            timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+        self.address = address
+        self._tasks: set[Any] = set()  # submitted and not yet forwarded (holding their results)
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except ValueError as exc:  # unparseable: no scheme, port or host
+            raise SweepError(f"{address!r} is not a Dask scheduler address: {exc}") from None
+        except (OSError, TypeError) as exc:  # a timeout is an OSError
+            raise SweepError(
+                f"no Dask scheduler answered at {address!r} within {timeout:g} s: {exc}"
+            ) from None
+
+    def submit(self, function: Any, /, *args: Any, **kwargs: Any) -> Future:
+        """Queue ``function(*args, **kwargs)`` as one Dask task; a run of
+        :func:`~vaelib.sweep.execute_run` runs as :func:`execute_on_worker`."""
+        from vaelib.sweep import execute_run
+
+        if self._closed:
+            raise RuntimeError("cannot submit to a DaskPool that was terminated or closed")
+        if function is execute_run:
+            (run,) = args
+            task = self.client.submit(execute_on_worker, run, kwargs, pure=False,
+                                      key=f"vaelib-run-{run.run_id}-{uuid.uuid4().hex[:8]}")
+        else:
+            task = self.client.submit(function, *args, pure=False, **kwargs)
+        future: Future = Future()
+        with self._lock:
+            self._tasks.add(task)
+        task.add_done_callback(lambda done: self._forward(done, future))
+        return future
+
+    def _forward(self, task: Any, future: Future) -> None:
+        """Give the task's outcome to ``future`` (on Dask's callback thread), then release it."""
+        try:
+            if task.status == "cancelled":
+                if future.cancel():
+                    future.set_running_or_notify_cancel()  # wakes up wait() and as_completed()
+                return
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(task.result())
+            except BaseException as exc:  # the task's error, KilledWorker, a lost scheduler
+                future.set_exception(exc)
+        finally:
+            with self._lock:
+                self._tasks.discard(task)
+            with contextlib.suppress(Exception):  # the client may be closed by now
+                task.release()
+
+    def terminate(self) -> None:
+        """Cancel the queued tasks and disconnect; the cluster keeps running.
+
+        A task that already runs finishes on its worker (Dask cannot stop a running task) and
+        its result is dropped; the next sweep runs it again.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            tasks = list(self._tasks)
+        try:
+            with contextlib.suppress(Exception):  # a lost scheduler: nothing left to cancel
+                if tasks:
+                    self.client.cancel(tasks)
+        finally:
+            self.client.close()
+
+    def close(self) -> None:
+        """Disconnect (after the sweep has its results); the cluster keeps running."""
+        if not self._closed:
+            self._closed = True
+            self.client.close()
+
+    def __enter__(self) -> DaskPool:
+        return self
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.terminate()
