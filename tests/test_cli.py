@@ -187,3 +187,8 @@ def test_report_prints_the_table_and_saves_a_labelled_figure(tmp_path, capsys):
     assert list(means) == [1.5, 2.5, 4.5]
     assert main(["report", str(tmp_path), "--y", "nope"]) == 2
     assert "y='nope' is not a column" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--columns", "seed", "metrics/mig", "beta"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["seed", "metrics/mig", "beta"] and lines[1].split() == ["0", "0.1", "1"]
+    assert main(["report", str(tmp_path), "--columns", "beta", "mig"]) == 2
+    assert "--columns mig: not in results.csv; its columns are: run_id, status" in capsys.readouterr().err

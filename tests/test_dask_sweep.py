@@ -269,3 +269,29 @@ def test_a_worker_killed_mid_run_has_its_run_rescheduled_and_recorded_once(dask_
         record = json.loads(path.read_text())
         assert record["error"] is None and record["results"]["sum"] == record["parameters"]["a"] + 2
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the killed worker
+
+
+def test_kernels_share_each_hosts_cores_among_all_its_worker_threads(dask_cluster, tmp_path):
+    """2 workers x 1 thread on one host: each kernel gets cores // 2 torch threads, not all the cores."""
+    import nbformat
+
+    address, client = dask_cluster
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    parameters = nbformat.v4.new_code_cell("results_path = None  # where to write the results")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell(
+        "import json, os\n"
+        "json.dump({'omp': int(os.environ['OMP_NUM_THREADS']), 'mkl': int(os.environ['MKL_NUM_THREADS'])},"
+        " open(results_path, 'w'))")]
+    notebook = tmp_path / "threads.ipynb"
+    nbformat.write(nb, notebook)
+    from vaelib.dask_runner import kernel_threads
+    from vaelib.sweep import _cpu_count
+
+    expected = max(1, _cpu_count() // 2)
+    assert kernel_threads(client) == {"127.0.0.1": expected}
+    (run,) = plan_runs(notebook)
+    with DaskPool(address, timeout=10) as pool:
+        record, _ = pool.submit(execute_run, run, timeout=60).result(timeout=120)
+    assert record["status"] == "completed", record["error"]
+    assert record["results"] == {"omp": expected, "mkl": expected}

@@ -101,6 +101,12 @@ def _report(args: argparse.Namespace) -> int:
     table = collect_results(args.dir)
     hidden = [*_HIDDEN, *(c for c in ("error", "error_message") if table[c].isna().all())]
     shown = table.drop(columns=hidden)
+    if args.columns:
+        missing = [column for column in args.columns if column not in table.columns]
+        if missing:
+            raise SweepError(f"--columns {' '.join(missing)}: not in results.csv; its columns are: "
+                             f"{', '.join(table.columns)}")
+        shown = table[args.columns]
     with pd.option_context("display.max_columns", None, "display.width", None,
                            "display.max_colwidth", 60):
         print(shown.to_string(index=False))
@@ -148,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Print DIR/results.csv as a table and save DIR/summary.png: each metric "
                     "against a swept parameter, mean and standard deviation over seeds.")
     summary.add_argument("dir", metavar="DIR")
+    summary.add_argument("--columns", nargs="+", metavar="COLUMN",
+                         help="columns of the printed table, in order (default: all but bookkeeping)")
     summary.add_argument("--x", metavar="PARAM",
                          help="horizontal axis (default: the most varied swept parameter)")
     summary.add_argument("--y", nargs="+", metavar="METRIC",

@@ -8,11 +8,11 @@ notebook extra) and a Jupyter kernel named ``python3`` installed on every worker
 
 Scheduling. A Dask worker runs at most ``--nthreads`` tasks at once, and each task blocks its
 thread while its notebook's kernel (a separate process) runs, so a worker never runs more
-notebooks than it has threads. To run N notebooks at once on a machine, start one worker there
-with ``dask worker ADDRESS --nthreads N``; each of its kernels gets ``OMP_NUM_THREADS`` =
-``MKL_NUM_THREADS`` = the machine's cores // N (Dask's own default for worker processes is 1).
-Several worker processes on one machine (``--nworkers``, or a ``LocalCluster``) do not know of
-each other, so each divides all the cores among its own threads only.
+notebooks than it has threads. To run N notebooks at once on a machine, start workers there
+with N threads in all (``dask worker ADDRESS --nworkers N --nthreads 1``, or one worker with
+``--nthreads N``). Each kernel gets ``OMP_NUM_THREADS`` = ``MKL_NUM_THREADS`` = the machine's
+cores // the threads of all the workers on that host, as the scheduler knew them when the sweep
+started (a worker that joins later divides its cores by its own threads only).
 
 Fault tolerance. A worker that dies mid-run (killed, out of memory, its machine lost) has its
 task re-executed on another worker by the scheduler (its kernel exits within about a second:
@@ -34,7 +34,7 @@ import uuid
 from concurrent.futures import Future
 from typing import Any
 
-__all__ = ["DaskPool", "execute_on_worker"]
+__all__ = ["DaskPool", "execute_on_worker", "kernel_threads"]
 
 CONNECT_TIMEOUT_S: float | None = None
 """Seconds the client waits for the scheduler before giving up with a clear error; None: Dask's
@@ -45,16 +45,40 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _environment_lock = threading.Lock()
 
 
-def _share_cores(nthreads: int) -> None:
-    """Set the kernels' thread counts: this machine's cores // the worker's threads.
+def kernel_threads(client: Any) -> dict[str, int]:
+    """Torch threads per kernel on each host of the cluster: its cores // its workers' threads.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    dict of str to int
+        Host (as in the workers' addresses) -> threads, at least 1.
+    """
+    from distributed.comm import get_address_host
+
+    from vaelib.sweep import _cpu_count
+
+    cores = client.run(_cpu_count)  # worker address -> cores it may use
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    threads_on: dict[str, int] = {}
+    for address, info in workers.items():
+        host = get_address_host(address)
+        threads_on[host] = threads_on.get(host, 0) + int(info["nthreads"])
+    return {get_address_host(address): max(1, cores[address] // threads_on[get_address_host(address)])
+            for address in workers if address in cores}
+
+
+def _share_cores(threads: int) -> None:
+    """Set the kernels' thread counts (OMP_NUM_THREADS, MKL_NUM_THREADS) to ``threads``.
 
     ``os.environ`` is process-wide and worker threads launch kernels (reading it) concurrently,
     so it is written under a lock and only when the value changes: in practice once per worker
     process, before its first kernel starts (every task passes this lock before launching one).
     """
-    from vaelib.sweep import _cpu_count
-
-    threads = str(max(1, _cpu_count() // max(1, nthreads)))
+    threads = str(threads)
     with _environment_lock:
         for variable in _THREAD_VARIABLES:
             if os.environ.get(variable) != threads:
@@ -68,12 +92,14 @@ def _worker_label(name: Any, address: str) -> str:
     return f"{name} ({address})"
 
 
-def execute_on_worker(run: Any, options: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+def execute_on_worker(run: Any, options: dict[str, Any],
+                      threads_by_host: dict[str, int] | None = None) -> tuple[dict[str, Any], bytes | None]:
     """The Dask task of one run: :func:`~vaelib.sweep.execute_run` on the worker running it.
 
     The kernel runs in the notebook's folder when it exists on the worker, else in a temporary
-    folder; it gets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` = the machine's cores divided by the
-    worker's threads, so the notebooks running side by side on one worker share its cores. The
+    folder; it gets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` = ``threads_by_host`` of the
+    worker's host (:func:`kernel_threads`), else the machine's cores divided by the worker's
+    threads, so the notebooks running side by side on one machine share its cores. The
     record's ``worker`` is the Dask worker, ``"NAME (ADDRESS)"`` (or its address when that is
     its name) instead of ``"hostname:pid"``.
     """
@@ -81,8 +107,13 @@ def execute_on_worker(run: Any, options: dict[str, Any]) -> tuple[dict[str, Any]
 
     from vaelib.sweep import execute_run
 
+    from distributed.comm import get_address_host
+
+    from vaelib.sweep import _cpu_count
+
     worker = get_worker()
-    _share_cores(worker.state.nthreads)
+    threads = (threads_by_host or {}).get(get_address_host(worker.address))
+    _share_cores(threads or max(1, _cpu_count() // max(1, worker.state.nthreads)))
     record, notebook = execute_run(run, **options)
     record["worker"] = _worker_label(worker.name, worker.address)
     return record, notebook
@@ -135,6 +166,7 @@ class DaskPool:
             raise SweepError(
                 f"no Dask scheduler answered at {address!r} within {timeout:g} s: {exc}"
             ) from None
+        self.threads_by_host = kernel_threads(self.client)
 
     def submit(self, function: Any, /, *args: Any, **kwargs: Any) -> Future:
         """Queue ``function(*args, **kwargs)`` as one Dask task; a run of
@@ -145,7 +177,7 @@ class DaskPool:
             raise RuntimeError("cannot submit to a DaskPool that was terminated or closed")
         if function is execute_run:
             (run,) = args
-            task = self.client.submit(execute_on_worker, run, kwargs, pure=False,
+            task = self.client.submit(execute_on_worker, run, kwargs, self.threads_by_host, pure=False,
                                       key=f"vaelib-run-{run.run_id}-{uuid.uuid4().hex[:8]}")
         else:
             task = self.client.submit(function, *args, pure=False, **kwargs)
