@@ -108,6 +108,32 @@ class Figure:
         return ", ".join(str(p) for p in self.shots.values())
 
 
+def find_explorer(bp: Any, lab: Any, panel: Any, css_class: str, out: Path) -> tuple[Any, Figure]:
+    """The first explorer with ``css_class`` in ``panel`` and its figure (``<css_class>-image``),
+    both visible, with the "before" screenshot taken."""
+    explorer = panel.locator(f".{css_class}").first
+    explorer.wait_for(state="visible")
+    image = explorer.locator(f"img.{css_class}-image")
+    image.wait_for(state="visible")
+    figure = Figure(bp, lab, image, out)
+    figure.screenshot("before")
+    return explorer, figure
+
+
+def drag_slider(bp: Any, lab: Any, figure: Figure, slider: Any, name: str) -> tuple[str, str, bytes]:
+    """Drag ``slider`` with the mouse and wait for the redraw; (old readout, new readout, PNG before).
+
+    Fails when the slider's readout did not change.
+    """
+    readout = slider.locator(".widget-readout")
+    old_value = readout.inner_text()
+    lab.drag_slider(bp.page, slider)
+    previous = figure.wait_redraw(f"dragging the {name} slider")
+    new_value = readout.inner_text()
+    assert new_value != old_value, f"the {name} slider did not move ({old_value}); screenshots: {figure.paths()}"
+    return old_value, new_value, previous
+
+
 def check_clean(bp: Any, lab: Any, panel: Any, figure: Figure) -> None:
     errors = lab.error_outputs(panel)
     assert not errors, f"error output in the notebook: {errors}; screenshots: {figure.paths()}"
@@ -122,13 +148,8 @@ def test_schedule_explorer_follows_dropdown_and_slider(lab_server, browser_page,
     relpath, used = schedule_notebook(lab_root, lab)
     lab.note(f"schedule explorer notebook: {used}")
     panel = lab.open_and_run_all(browser_page, lab_server, relpath)
-    explorer = panel.locator(".vaelib-schedule-explorer").first
-    explorer.wait_for(state="visible")
-    image = explorer.locator("img.vaelib-schedule-explorer-image")
-    image.wait_for(state="visible")
-    figure = Figure(browser_page, lab, image, tmp_path)
+    explorer, figure = find_explorer(browser_page, lab, panel, "vaelib-schedule-explorer", tmp_path)
     before_png = figure.png
-    figure.screenshot("before")
 
     shape = explorer.locator(".widget-dropdown select").first
     current = shape.input_value()
@@ -140,12 +161,7 @@ def test_schedule_explorer_follows_dropdown_and_slider(lab_server, browser_page,
     figure.screenshot(f"shape-{other}")
 
     slider = explorer.locator(".widget-slider", has_text="baseline").first
-    readout = slider.locator(".widget-readout")
-    old_value = readout.inner_text()
-    lab.drag_slider(browser_page.page, slider)
-    previous = figure.wait_redraw("dragging the baseline slider")
-    new_value = readout.inner_text()
-    assert new_value != old_value, f"the baseline slider did not move ({old_value}); screenshots: {figure.paths()}"
+    old_value, new_value, previous = drag_slider(browser_page, lab, figure, slider, "baseline")
     assert figure.png != previous, f"baseline {new_value}: same PNG as before; screenshots: {figure.paths()}"
     after = figure.screenshot(f"baseline-{new_value}")
 
@@ -162,23 +178,13 @@ def test_latent_explorer_slider_changes_decoded_image(lab_server, browser_page, 
     start = time.perf_counter()
     lab.prepare_notebook(LATENT_NOTEBOOK, lab_root / "notebooks" / LATENT_NOTEBOOK.name, LATENT_OVERRIDES)
     panel = lab.open_and_run_all(browser_page, lab_server, f"notebooks/{LATENT_NOTEBOOK.name}")
-    explorer = panel.locator(".vaelib-latent-explorer").first
-    explorer.wait_for(state="visible")
-    image = explorer.locator("img.vaelib-latent-explorer-image")
-    image.wait_for(state="visible")
-    figure = Figure(browser_page, lab, image, tmp_path)
+    explorer, figure = find_explorer(browser_page, lab, panel, "vaelib-latent-explorer", tmp_path)
     before_png = figure.png
-    figure.screenshot("before")
 
     values = []
     for index, name in enumerate(("z1", "z2")):
         slider = explorer.locator(".widget-slider").nth(index)
-        readout = slider.locator(".widget-readout")
-        old_value = readout.inner_text()
-        lab.drag_slider(browser_page.page, slider)
-        previous = figure.wait_redraw(f"dragging the {name} slider")
-        new_value = readout.inner_text()
-        assert new_value != old_value, f"the {name} slider did not move ({old_value}); screenshots: {figure.paths()}"
+        old_value, new_value, previous = drag_slider(browser_page, lab, figure, slider, name)
         values.append(f"{name} {old_value} -> {new_value}")
         # the decoded image is the right-hand panel: its part of the PNG must change, not just the cross
         decoded_changed = lab.pixels_differ(previous, figure.png, columns=(0.6, 1.0))
