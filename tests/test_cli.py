@@ -15,6 +15,7 @@ import pytest
 
 from vaelib.cli import main
 from vaelib.sweep import report
+from sweep_checks import check_interrupted_sweep, check_rerun
 
 ROOT = Path(__file__).resolve().parents[1]
 ADD = Path(__file__).parent / "fixtures" / "notebooks" / "add.ipynb"
@@ -133,20 +134,13 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_finishes(tmp_path, capsys):
     assert 1 <= len(done) < 4
     assert f"interrupted: {len(done)} of 4 runs completed" in stderr
     assert "Re-run the same command to finish the remaining" in stderr
-    assert not [p for p in runs.iterdir() if p.name.startswith(".")]  # no temporary files
-    for path in done:
-        assert json.loads(path.read_text())["status"] == "completed"
-    assert len(pd.read_csv(tmp_path / "results.csv")) == len(done)
+    mtimes = check_interrupted_sweep(tmp_path, done)
     psutil = pytest.importorskip("psutil")
     gone, alive = psutil.wait_procs(children, timeout=5)  # workers and kernels are gone
     assert not alive, alive
-    mtimes = {p: p.stat().st_mtime_ns for p in done}
 
     assert main(args) == 0
-    summary = capsys.readouterr().out
-    assert summary.startswith(f"4 runs: {4 - len(done)} completed, {len(done)} skipped (cached), "
-                              "0 failed")
-    assert {p: p.stat().st_mtime_ns for p in done} == mtimes
+    check_rerun(capsys.readouterr().out, mtimes, 4)
     assert len(pd.read_csv(tmp_path / "results.csv")) == 4
 
 

@@ -28,6 +28,7 @@ import dask  # noqa: E402  (after the importorskip)
 from vaelib.cli import main  # noqa: E402
 from vaelib.dask_runner import DaskPool  # noqa: E402
 from vaelib.sweep import SweepError, execute_run, plan_runs, sweep  # noqa: E402
+from sweep_checks import check_interrupted_sweep, check_rerun  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ADD = Path(__file__).parent / "fixtures" / "notebooks" / "add.ipynb"
@@ -155,18 +156,11 @@ def test_interrupted_client_keeps_completed_runs_and_the_rerun_submits_only_the_
     done = sorted(runs.glob("*.json"))
     assert 1 <= len(done) < 4, stderr
     assert f"interrupted: {len(done)} of 4 runs completed" in stderr
-    assert not [p for p in runs.iterdir() if p.name.startswith(".")]  # no temporary files
-    for path in done:
-        assert json.loads(path.read_text())["status"] == "completed"
-    assert len(pd.read_csv(tmp_path / "results.csv")) == len(done)
-    mtimes = {p: p.stat().st_mtime_ns for p in done}
+    mtimes = check_interrupted_sweep(tmp_path, done)
     # the tasks that were running go on on their workers (Dask cannot stop them) and their
     # results are dropped; the rerun's tasks queue behind them instead of deadlocking
     assert main(args) == 0
-    summary = capsys.readouterr().out
-    assert summary.startswith(f"4 runs: {4 - len(done)} completed, {len(done)} skipped (cached), "
-                              "0 failed")
-    assert {p: p.stat().st_mtime_ns for p in done} == mtimes
+    check_rerun(capsys.readouterr().out, mtimes, 4)
     table = pd.read_csv(tmp_path / "results.csv")
     assert len(table) == 4 and table["run_id"].is_unique and (table["status"] == "completed").all()
 
