@@ -9,7 +9,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 export MPLBACKEND ?= Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test test-browser demo notebooks lab bench clean
+.PHONY: setup test test-browser demo notebooks lab bench reference clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,14 @@ lab: setup
 
 bench: setup
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# The committed reference runs (reference/README.md): hours of CPU, resumable (re-run to finish).
+REFERENCE_BETA := reference/beta_vae
+reference: setup
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=4,8,16,2,1 --seeds 0,1,2 \
+		--out $(REFERENCE_BETA) --workers 2
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb -p objective B -p capacity_max 10 -p capacity_steps 20000 \
+		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 2
 
 clean:
 	rm -rf $(VENV) .cache .hypothesis build *.egg-info

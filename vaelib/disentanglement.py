@@ -643,6 +643,11 @@ def _normalised_entropy(weights: np.ndarray) -> np.ndarray:
     return -plogp.sum(axis=1) / np.log(weights.shape[1])
 
 
+IMPORTANCE_ROUNDOFF = 1e-12
+"""Negative importances down to ``-IMPORTANCE_ROUNDOFF`` are round-off and count as 0 (scikit-learn's
+``feature_importances_`` can hold values like -5e-18 for well-separated codes); below it they are an error."""
+
+
 def dci_from_importance(importance_matrix: npt.ArrayLike) -> dict[str, float]:
     """Disentanglement and completeness of an importance matrix (Eastwood & Williams 2018).
 
@@ -673,10 +678,11 @@ def dci_from_importance(importance_matrix: npt.ArrayLike) -> dict[str, float]:
             "importance_matrix must have shape (D, K) with D >= 2 codes and K >= 2 factors, "
             f"got shape {r.shape}"
         )
-    if not np.all(np.isfinite(r)) or np.any(r < 0):
+    if not np.all(np.isfinite(r)) or np.any(r < -IMPORTANCE_ROUNDOFF):
         raise ValueError(
             f"importance_matrix must be finite and non-negative, got minimum {float(r.min())!r}"
         )
+    r = np.clip(r, 0.0, None)  # round-off of boosted trees' importances, e.g. -5e-18
     total = r.sum()
     code_weight = r.sum(axis=1) / total if total > 0 else np.full(r.shape[0], 1.0 / r.shape[0])
     factor_weight = r.sum(axis=0) / total if total > 0 else np.full(r.shape[1], 1.0 / r.shape[1])

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from vaelib.annealing import Annealer
-from vaelib.data.batching import InMemoryBatches
+from vaelib.data.batching import InMemoryBatches, IterableBatches, SamplerBatches, batch_source
 from vaelib.losses import VAELoss, kl_divergence
 from vaelib.validation import check_int
 
@@ -56,6 +56,19 @@ def _call(callbacks: Sequence[Any], hook: str, state: TrainState) -> dict[str, f
             if out:
                 metrics.update(out)
     return metrics
+
+
+def default_optimizer(parameters: list[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """``fit``'s optimiser: Adam with torch's defaults, as one fused kernel per step where torch has it.
+
+    The fused implementation computes the same update as the per-parameter loop (to float
+    round-off) in one pass over all parameters, which saves most of the optimiser's time for small
+    models on a CPU; torch builds without it get the plain loop.
+    """
+    try:
+        return torch.optim.Adam(parameters, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # torch < 2.4 on a CPU, or parameters fused Adam cannot take
+        return torch.optim.Adam(parameters, lr=lr)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -117,14 +130,19 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
+Batches = InMemoryBatches | SamplerBatches | IterableBatches
+ENDLESS_LOG_EVERY = 100
+"""Steps per history row when the data have no epochs (a sampler) and ``log_every`` is not given."""
+
+
 def fit(
     model: nn.Module,
-    data: Tensor,
+    data: Any,
     objective: VAELoss | None = None,
     *,
     epochs: int | None = None,
     steps: int | None = None,
-    batch_size: int = 128,
+    batch_size: int | None = None,
     annealer: Annealer | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     lr: float = 1e-3,
@@ -133,7 +151,7 @@ def fit(
     callbacks: Iterable[Any] = (),
     progress: bool = True,
     checkpoint: str | os.PathLike | None = None,
-    resume: bool = False,
+    resume: bool | str = False,
     clip_grad_norm: float | None = None,
     seed: int | None = 0,
 ) -> pd.DataFrame:
@@ -143,8 +161,17 @@ def fit(
     ----------
     model : VAE
         ``model(x) -> (x_hat, mu, logvar)``; trained on its own device (batches are moved there).
-    data : Tensor
-        (N, ...) training inputs, e.g. ``load_images("digits").x`` or ``SyntheticSequences.tokens``.
+    data : Tensor, sampler or iterable of batches
+        (N, ...) training inputs held in memory, e.g. ``load_images("digits").x`` or
+        ``SyntheticSequences.tokens``, batched by ``batch_size`` with a new permutation every
+        epoch; or a callable returning one batch per call, e.g. ``DSprites(64).sampler(64)``
+        (endless: give ``steps``); or an iterable of batches such as a
+        :class:`torch.utils.data.DataLoader` (one epoch is one pass). A batch is a Tensor or a
+        tuple/list whose first element is the inputs. Resuming is exact for tensors, samplers
+        with ``state_dict``/``load_state_dict`` and DataLoaders (see
+        :class:`~vaelib.data.batching.IterableBatches`).
+    batch_size : int
+        Samples per step for Tensor data (default 128); other sources make their own batches.
     objective : VAELoss, BetaVAELoss or CapacityVAELoss
         Default ``VAELoss()``. Each step minimises ``objective.total(recon, kld, weight)`` and then
         calls ``objective.step()`` (which advances a capacity schedule).
@@ -154,12 +181,13 @@ def fit(
         KL weight schedule, read before and stepped after **every optimisation step** (so its
         ``total_steps`` counts minibatches; multiply epochs by ``len(data) / batch_size``).
     optimizer : torch.optim.Optimizer
-        Default ``Adam(lr=lr)`` over the model's and the objective's parameters.
+        Default ``Adam(lr=lr)`` over the model's and the objective's parameters
+        (:func:`default_optimizer`: fused where available).
     eval_data : Tensor
         Held-out inputs evaluated (see :func:`evaluate`) at every history row: columns
         ``eval_loss``, ``eval_recon``, ``eval_kl``, ``eval_elbo``.
     log_every : int
-        Steps per history row (default: one epoch). Rows average the training metrics over their
+        Steps per history row (default: one epoch; :data:`ENDLESS_LOG_EVERY` for a sampler). Rows average the training metrics over their
         steps; a last row is written at the final step.
     callbacks : iterable
         Objects with any of ``on_train_begin(state)``, ``on_log(state) -> dict | None`` (metrics
@@ -169,8 +197,10 @@ def fit(
         A tqdm progress bar over steps.
     checkpoint : path
         Written atomically at every history row (model, optimiser, objective, annealer, RNG and
-        data-order state, history). With ``resume=True`` an existing checkpoint is loaded first
-        and training continues exactly as if never interrupted.
+        data-order state, history). With ``resume=True`` the checkpoint is loaded first (it must
+        exist) and training continues exactly as if never interrupted; ``resume="auto"`` does the
+        same when the file exists and starts afresh when it does not (for jobs that may be killed
+        and restarted, such as sweeps).
     clip_grad_norm : float
         Clip the gradient norm (useful for LSTMs).
     seed : int or None
@@ -185,35 +215,62 @@ def fit(
     objective = objective if objective is not None else VAELoss()
     if (epochs is None) == (steps is None):
         raise ValueError(f"give exactly one of epochs or steps, got epochs={epochs!r}, steps={steps!r}")
-    if not isinstance(data, Tensor):
-        hint = " (pass e.g. dataset.x or dataset.tokens)" if hasattr(data, "x") or hasattr(data, "tokens") else ""
-        raise TypeError(f"data must be a torch.Tensor (N, ...), got {type(data).__name__}{hint}")
-    batch_size = check_int("batch_size", batch_size, 1)
-    batches = InMemoryBatches(data, batch_size, seed=0 if seed is None else seed)
-    total_steps = check_int("steps", steps, 1) if steps is not None else check_int("epochs", epochs, 1) * len(batches)
-    log_every = len(batches) if log_every is None else check_int("log_every", log_every, 1)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, 1)
+    batches = batch_source(data, batch_size, 0 if seed is None else seed)
+    per_epoch = _batches_per_epoch(batches)
+    if steps is not None:
+        total_steps = check_int("steps", steps, 1)
+    elif per_epoch is None:
+        raise ValueError(f"{type(data).__name__} data have no epochs (no len()); give steps instead of epochs={epochs!r}")
+    else:
+        total_steps = check_int("epochs", epochs, 1) * per_epoch
+    if log_every is None:
+        log_every = per_epoch or ENDLESS_LOG_EVERY
+    log_every = check_int("log_every", log_every, 1)
     if clip_grad_norm is not None and not clip_grad_norm > 0:
         raise ValueError(f"clip_grad_norm must be > 0 or None, got {clip_grad_norm!r}")
     checkpoint = Path(checkpoint) if checkpoint is not None else None
+    if resume not in (False, True, "auto"):
+        raise ValueError(f"resume must be True, False or 'auto', got {resume!r}")
     if resume and checkpoint is None:
-        raise ValueError("resume=True needs a checkpoint path")
+        raise ValueError(f"resume={resume!r} needs a checkpoint path")
+    if resume is True and not checkpoint.exists():
+        raise FileNotFoundError(
+            f"resume=True but there is no checkpoint at {str(checkpoint)!r}; pass resume='auto' to start "
+            "afresh when it is missing"
+        )
     callbacks = list(callbacks)
     device = _model_device(model)
     objective.to(device)
     if optimizer is None:
-        optimizer = torch.optim.Adam(list(model.parameters()) + list(objective.parameters()), lr=lr)
+        optimizer = default_optimizer(list(model.parameters()) + list(objective.parameters()), lr)
 
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices):
-        _check_fits(model, data, device)
+        if isinstance(data, Tensor):
+            _check_fits(model, data, device)
         state = TrainState(model, objective, optimizer, annealer, eval_data=eval_data)
         elapsed = 0.0
-        if resume and checkpoint.exists():
+        if resume and checkpoint.exists():  # True (checked above) or 'auto'
             elapsed = _restore(load_checkpoint(checkpoint), checkpoint, state, batches, device)
         elif seed is not None:
             torch.manual_seed(seed)
         return _run(state, batches, total_steps, log_every, callbacks, progress, checkpoint,
                     clip_grad_norm, device, elapsed)
+
+
+def _batches_per_epoch(batches: Batches) -> int | None:
+    """Batches in one epoch, or None for a source without epochs (a sampler, an unsized iterable)."""
+    try:
+        return len(batches)
+    except TypeError:
+        return None
+
+
+def _epoch(step: int, batches: Batches) -> float:
+    per_epoch = _batches_per_epoch(batches)
+    return step / per_epoch if per_epoch else float("nan")
 
 
 def _check_fits(model: nn.Module, data: Tensor, device: torch.device) -> None:
@@ -227,7 +284,7 @@ def _check_fits(model: nn.Module, data: Tensor, device: torch.device) -> None:
         ) from err
 
 
-def _run(state: TrainState, batches: InMemoryBatches, total_steps: int, log_every: int,
+def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
          callbacks: list[Any], progress: bool, checkpoint: Path | None,
          clip_grad_norm: float | None, device: torch.device, elapsed: float) -> pd.DataFrame:
     model, objective, optimizer, annealer = state.model, state.objective, state.optimizer, state.annealer
@@ -267,7 +324,7 @@ def _run(state: TrainState, batches: InMemoryBatches, total_steps: int, log_ever
                 annealer.step()
             objective.step()
             state.step += 1
-            state.epoch = state.step / len(batches)
+            state.epoch = _epoch(state.step, batches)
             sums["loss"] += loss_value
             sums["recon"] += recon.item()
             sums["kl"] += (kl_divergence(mu.detach(), logvar.detach()) if true_kl_needed else kld).item()
@@ -301,7 +358,7 @@ def _run(state: TrainState, batches: InMemoryBatches, total_steps: int, log_ever
     return pd.DataFrame(state.rows)
 
 
-def _snapshot(state: TrainState, batches: InMemoryBatches, elapsed: float) -> dict[str, Any]:
+def _snapshot(state: TrainState, batches: Batches, elapsed: float) -> dict[str, Any]:
     device = _model_device(state.model)
     return {
         "format": CHECKPOINT_FORMAT,
@@ -320,7 +377,7 @@ def _snapshot(state: TrainState, batches: InMemoryBatches, elapsed: float) -> di
     }
 
 
-def _restore(saved: Mapping[str, Any], path: Path, state: TrainState, batches: InMemoryBatches,
+def _restore(saved: Mapping[str, Any], path: Path, state: TrainState, batches: Batches,
              device: torch.device) -> float:
     model_class = type(state.model).__name__
     if saved["model_class"] != model_class or saved["model_fingerprint"] != _fingerprint(state.model):
@@ -343,6 +400,6 @@ def _restore(saved: Mapping[str, Any], path: Path, state: TrainState, batches: I
     if saved["cuda_rng"] is not None and device.type == "cuda":
         torch.cuda.set_rng_state(saved["cuda_rng"], device)
     state.step = int(saved["step"])
-    state.epoch = state.step / len(batches)
+    state.epoch = _epoch(state.step, batches)
     state.rows = list(saved["rows"])
     return float(saved["elapsed"])
