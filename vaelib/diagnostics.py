@@ -19,7 +19,6 @@ used, so diagnostics do not change a training run they observe.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +27,7 @@ import torch
 from torch import Tensor
 
 from vaelib.losses import VAELoss, gaussian_kl
-from vaelib.models.base import VAE, positive_int, standard_normal
+from vaelib.models.base import VAE, evaluating, positive_int, standard_normal
 from vaelib.rng import check_seed, torch_generator
 from vaelib.validation import check_nonnegative
 
@@ -88,18 +87,6 @@ def _check_posterior(mu: Any, logvar: Any) -> tuple[Tensor, Tensor]:
     return mu, logvar
 
 
-@contextlib.contextmanager
-def _evaluating(model: VAE) -> Iterator[None]:
-    """Evaluation mode without gradients; the model's train/eval mode is restored on exit."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
 # ----------------------------------------------------------------------------- posteriors
 
 
@@ -125,7 +112,7 @@ def posterior_parameters(model: VAE, data: Tensor, *, batch_size: int = 512) -> 
     model, data = _check_model(model), _check_data(data)
     batch_size = positive_int("batch_size", batch_size)
     mus, logvars = [], []
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, data.shape[0], batch_size):
             mu, logvar = model.encode(data[start : start + batch_size].to(model.device))
             mus.append(mu.cpu())
@@ -320,7 +307,7 @@ def iwae_log_likelihood(
     batch_size = positive_int("batch_size", batch_size)
     generator = torch_generator(seed)
     bounds = []
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, data.shape[0], batch_size):
             x = data[start : start + batch_size].to(model.device)
             mu, logvar = model.encode(x)

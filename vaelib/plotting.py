@@ -27,8 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from vaelib.annealing import Annealer
-from vaelib.diagnostics import _evaluating
-from vaelib.models.base import VAE, positive_int
+from vaelib.models.base import VAE, evaluating, positive_int
 
 __all__ = [
     "bound_curves",
@@ -176,7 +175,7 @@ def decode_images(model: VAE, z: Any) -> np.ndarray:
         raise TypeError(f"model must be a vaelib VAE, got {type(model).__name__}")
     dtype = next(model.parameters()).dtype
     codes = torch.as_tensor(_as_array("z", z), dtype=dtype, device=model.device)
-    with _evaluating(model):
+    with evaluating(model):
         return model.decode(codes).cpu().numpy()
 
 

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from vaelib.annealing import Annealer
 from vaelib.data.batching import InMemoryBatches, IterableBatches, SamplerBatches, batch_source
 from vaelib.losses import VAELoss, kl_divergence
+from vaelib.models.base import evaluating
 from vaelib.validation import check_int
 
 CHECKPOINT_FORMAT = "vaelib-checkpoint-1"
@@ -77,7 +78,6 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, objective: VAELoss | None, data: Tensor, *, batch_size: int = 512) -> dict[str, float]:
     """Average objective terms over ``data`` (N, ...) in eval mode, without gradients.
 
@@ -86,10 +86,8 @@ def evaluate(model: nn.Module, objective: VAELoss | None, data: Tensor, *, batch
     """
     objective = objective if objective is not None else VAELoss()
     device = _model_device(model)
-    was_training = model.training
-    model.eval()
     totals = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
-    try:
+    with evaluating(model):
         for start in range(0, data.shape[0], batch_size):
             x0 = data[start : start + batch_size].to(device)
             x, mu, logvar = model(x0)
@@ -98,8 +96,6 @@ def evaluate(model: nn.Module, objective: VAELoss | None, data: Tensor, *, batch
             totals["loss"] += objective.total(recon, kld).item() * n
             totals["recon"] += recon.item() * n
             totals["kl"] += kl_divergence(mu, logvar).item() * n
-    finally:
-        model.train(was_training)
     out = {key: value / data.shape[0] for key, value in totals.items()}
     out["elbo"] = -(out["recon"] + out["kl"])
     return out

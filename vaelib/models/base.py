@@ -9,57 +9,32 @@ Bernoulli decoder, given an encoder and a decoder network.
 from __future__ import annotations
 
 import abc
-import numbers
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
+from vaelib.validation import check_generator, positive_int, positive_int_tuple
 
-def positive_int(name: str, value: object) -> int:
-    """Return ``value`` as an ``int`` if it is a positive integer.
+__all__ = ["ImageVAE", "VAE", "check_generator", "evaluating", "positive_int", "positive_int_tuple", "standard_normal"]
 
-    Raises
-    ------
-    TypeError
-        If ``value`` is not an integer (``bool`` is rejected too).
-    ValueError
-        If ``value < 1``.
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Evaluation mode without gradients: ``with evaluating(model): ...``.
+
+    Inside the block the model is in ``eval()`` mode (dropout and word dropout off) and
+    :func:`torch.no_grad` is active; on exit the model's previous train/eval mode is restored,
+    also when the block raises. Every vaelib function that runs a model for measurement uses it.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def positive_int_tuple(name: str, value: object, *, allow_empty: bool = False) -> tuple[int, ...]:
-    """Return ``value`` as a tuple of positive ints (e.g. a shape or layer widths).
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not a sequence of integers.
-    ValueError
-        If it is empty (unless ``allow_empty``) or holds an integer < 1.
-    """
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TypeError(f"{name} must be a sequence of positive ints, got {value!r}")
-    if not value and not allow_empty:
-        raise ValueError(f"{name} must not be empty, got {value!r}")
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            raise TypeError(f"{name} must be a sequence of positive ints, got {value!r}")
-        if item < 1:
-            raise ValueError(f"{name} must hold positive ints only, got {value!r}")
-    return tuple(int(item) for item in value)
-
-
-def check_generator(generator: object) -> torch.Generator | None:
-    """Return ``generator`` if it is ``None`` or a :class:`torch.Generator`, else raise ``TypeError``."""
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
-    return generator
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
 
 
 def standard_normal(
