@@ -42,6 +42,7 @@ __all__ = [
     "latent_traversals",
     "latent_walk",
     "manifold_grid",
+    "mean_sd_panel",
     "metric_bars",
     "plot_schedule",
     "plot_schedules",
@@ -982,6 +983,45 @@ def collapse_curves(
     return figure
 
 
+def mean_sd_panel(
+    ax: Axes,
+    data: pd.DataFrame,
+    x: str | None,
+    y: str,
+    *,
+    order: Sequence[Any] | None = None,
+    hue: str | None = None,
+) -> None:
+    """Draw the mean of ``y`` per ``x`` (and ``hue``) with ± one sample standard deviation over the
+    rows (seeds), over a strip of the rows themselves, into ``ax``.
+
+    The one picture of "repeated runs" that :func:`seed_summary` and ``vaelib report`` share:
+    seaborn's point plot (diamonds, error bars of ± the sample standard deviation, ddof=1, with
+    caps) over a strip plot of the individual runs (small grey points), so a reader sees both the
+    spread and how few runs it rests on. ``x`` values are drawn as categories in ``order``
+    (default: first appearance); ``x=None`` draws all rows as one point. ``hue`` draws one colour
+    per value of that column, dodged.
+    """
+    import seaborn as sns
+
+    if x is None:
+        data, x = data.assign(_all="all runs"), "_all"
+    order = list(pd.unique(data[x])) if order is None else list(order)
+    names = [str(value) for value in order]
+    frame = data.assign(**{x: data[x].astype(str)})
+    if hue is not None:
+        frame = frame.assign(**{hue: frame[hue].astype(str)})
+    dodge = 0.3 if hue is not None else False
+    sns.stripplot(data=frame, x=x, y=y, order=names, hue=hue, ax=ax, color="0.55" if hue is None else None,
+                  palette="muted" if hue is not None else None, size=3.5, jitter=0.12, alpha=0.6, zorder=1,
+                  dodge=bool(dodge), legend=False)
+    sns.pointplot(data=frame, x=x, y=y, order=names, hue=hue, ax=ax, errorbar="sd", capsize=0.25,
+                  color="tab:blue" if hue is None else None, palette="deep" if hue is not None else None,
+                  linestyle="none", marker="D", markersize=6, err_kws={"linewidth": 1.6}, dodge=dodge)
+    if x == "_all":
+        ax.set_xlabel("")
+
+
 def seed_summary(
     results: pd.DataFrame,
     x: str,
@@ -1040,13 +1080,8 @@ def seed_summary(
     n_seeds = results[seed].nunique()
     figure = _new_figure(max(3.2, 0.55 * len(order) + 1.4) * len(metrics), 4.2)
     axes = np.atleast_1d(figure.subplots(1, len(metrics)))
-    frame = results.assign(**{x: results[x].astype(str)})
-    names = [str(value) for value in order]
     for ax, metric in zip(axes, metrics):
-        sns.stripplot(data=frame, x=x, y=metric, order=names, ax=ax, color="0.55", size=3.5, jitter=0.12,
-                      alpha=0.8, zorder=1)
-        sns.pointplot(data=frame, x=x, y=metric, order=names, ax=ax, errorbar="sd", capsize=0.25,
-                      color="tab:blue", linestyle="none", marker="D", markersize=6, err_kws={"linewidth": 1.6})
+        mean_sd_panel(ax, results, x, metric, order=order)
         panel_title, unit = SUMMARY_PANELS.get(metric, (metric, metric))
         ax.set_title(f"{panel_title}\nmean ± sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}", fontsize=10)
         ax.set_ylabel(labels.get(metric, unit))
