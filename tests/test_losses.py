@@ -179,7 +179,7 @@ def test_capacity_state_round_trips_through_module_state_dict(tmp_path):
         (lambda: BetaVAELoss(beta=-2), ValueError, "beta.*-2"),
         (lambda: CapacityVAELoss(gamma=float("inf")), ValueError, "gamma.*inf"),
         (lambda: CapacityVAELoss(capacity_max=-1), ValueError, "capacity_max.*-1"),
-        (lambda: CapacityVAELoss(capacity_steps=0), ValueError, "total_steps must be >= 1, got 0"),
+        (lambda: CapacityVAELoss(capacity_steps=0), ValueError, "capacity_steps must be >= 1, got 0"),
     ],
 )
 def test_invalid_constructor_arguments(make, error, pattern):

@@ -10,18 +10,48 @@ baseline come first, once (the "klstart" warm-up of seed 002). Non-cyclical sche
 after ``total_steps`` in-cycle steps; cyclical ones restart every ``total_steps`` steps
 (Fu et al. 2019, "Cyclical Annealing Schedule"), holding at 1 for the last ``1 - ratio`` of
 each cycle.
+
+Two tables hold every setting, and everything else reads them: :data:`SETTINGS` (the Annealer's
+own arguments: their defaults, checks and ranges) and :data:`SHAPES` (each ramp shape, its
+formula and its own parameters, such as the logistic's ``steepness``). The constructor, the state
+dict, the repr, :func:`describe_schedule`, the plots and the ``ScheduleExplorer`` of
+:mod:`vaelib.widgets` are all driven by them, so a shape added with :func:`register_shape`
+appears everywhere at once.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from vaelib.validation import check_bool, check_int, check_real
+import numpy as np
+
+from vaelib.validation import check_bool, check_int, check_real, is_integer, positive_int
 
 T = TypeVar("T")
 
-SHAPES = ("linear", "cosine", "logistic")
+__all__ = [
+    "SETTINGS",
+    "SHAPES",
+    "Annealer",
+    "Setting",
+    "Shape",
+    "ShapeParameter",
+    "Toggle",
+    "cosine",
+    "describe_schedule",
+    "linear",
+    "logistic",
+    "register_shape",
+    "schedule_trace",
+]
+
+
+# ----------------------------------------------------------------------------- the shapes
 
 
 def linear(p: float) -> float:
@@ -34,13 +64,19 @@ def cosine(p: float) -> float:
     return 0.5 - 0.5 * math.cos(math.pi * p)
 
 
-def logistic(p: float, steepness: float = 12.0) -> float:
+LOGISTIC_STEEPNESS = 12.0
+"""Default slope of the logistic shape in normalised steps: Fu et al. 2019's sigmoid schedule."""
+
+
+def logistic(p: float, steepness: float = LOGISTIC_STEEPNESS) -> float:
     """Sigmoid of ``steepness * (p - 0.5)`` rescaled to pass through (0, 0) and (1, 1).
 
     Written with ``tanh`` of an argument bounded by ``steepness / 4``, so it never overflows,
-    whatever the number of steps (the seed's ``1 / (1 + exp(total_steps/2 - step))`` overflows
-    past ~1420 steps and never reaches 0 or 1). ``steepness=12`` is the slope used in
-    Fu et al. 2019's sigmoid schedule.
+    whatever the number of steps. The seed's ``1 / (1 + exp(total_steps/2 - step))`` is a sigmoid
+    of slope 1 per *step*: in normalised steps ``p = step / total_steps`` its slope is
+    ``total_steps`` (not 12), it overflows past ~1420 steps and it never reaches 0 or 1;
+    ``Annealer(T, "logistic", steepness=T)`` follows its curve, rescaled to hit 0 and 1.
+    ``steepness=12`` is the slope of Fu et al. 2019's sigmoid schedule.
     """
     if p <= 0.0:
         return 0.0
@@ -50,7 +86,167 @@ def logistic(p: float, steepness: float = 12.0) -> float:
     return 0.5 + 0.5 * math.tanh(steepness * (p - 0.5) / 2.0) / half
 
 
-_SHAPE_FUNCTIONS = {"linear": linear, "cosine": cosine}
+@dataclass(frozen=True)
+class ShapeParameter:
+    """A real setting of a shape: a value ``> 0``, drawn by the explorer on a slider up to ``high``."""
+
+    name: str
+    default: float
+    high: float
+    description: str
+
+    def check(self, value: Any) -> float:
+        checked = check_real(self.name, value)
+        if checked <= 0.0:
+            raise ValueError(f"{self.name} must be > 0, got {value!r}")
+        return checked
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A ramp shape ``f`` on ``p`` in [0, 1] with ``f(0) = 0`` and ``f(1) = 1``.
+
+    Attributes
+    ----------
+    name : str
+        What ``Annealer(..., shape=name)`` takes.
+    function : callable
+        ``function(p, **parameters) -> float``.
+    formula : str
+        ``f(p)`` in words and symbols, for tables and titles.
+    parameters : tuple of ShapeParameter
+        The shape's own settings, keyword arguments of :class:`Annealer`.
+    """
+
+    name: str
+    function: Callable[..., float]
+    formula: str
+    parameters: tuple[ShapeParameter, ...] = ()
+
+    def __call__(self, p: float, settings: Mapping[str, float]) -> float:
+        """``f(p)`` with the shape's parameters taken from ``settings`` (e.g. an Annealer's ``__dict__``)."""
+        if not self.parameters:
+            return self.function(p)
+        return self.function(p, **{parameter.name: settings[parameter.name] for parameter in self.parameters})
+
+
+SHAPES: dict[str, Shape] = {}
+"""Every ramp shape by name, in the order they were registered (``"linear"``, ``"cosine"``, ``"logistic"``)."""
+
+
+def register_shape(shape: Shape) -> Shape:
+    """Add a ramp shape to :data:`SHAPES`; :class:`Annealer`, its state dict, the plots and the
+    ``ScheduleExplorer`` then know it (and its parameters) by name. Returns ``shape``.
+
+    Raises
+    ------
+    ValueError
+        If the name is taken, or a parameter name clashes with an Annealer setting or another
+        shape's parameter with a different default.
+    """
+    if not isinstance(shape, Shape):
+        raise TypeError(f"shape must be a vaelib.annealing.Shape, got {type(shape).__name__}")
+    if shape.name in SHAPES:
+        raise ValueError(f"a shape named {shape.name!r} is already registered")
+    for parameter in shape.parameters:
+        if parameter.name in SETTINGS:
+            raise ValueError(f"shape parameter {parameter.name!r} clashes with the Annealer setting of that name")
+        known = shape_parameters().get(parameter.name)
+        if known is not None and known != parameter:
+            raise ValueError(f"shape parameter {parameter.name!r} is already defined differently: {known!r}")
+        parameter.check(parameter.default)
+    if shape(0.0, _defaults(shape)) != 0.0 or shape(1.0, _defaults(shape)) != 1.0:
+        raise ValueError(f"shape {shape.name!r} must map 0 to 0 and 1 to 1 exactly")
+    SHAPES[shape.name] = shape
+    return shape
+
+
+@contextlib.contextmanager
+def registered_shape(shape: Shape) -> Iterator[Shape]:
+    """Register ``shape`` for the duration of a ``with`` block (for experiments and tests)."""
+    register_shape(shape)
+    try:
+        yield shape
+    finally:
+        del SHAPES[shape.name]
+
+
+def shape_parameters() -> dict[str, ShapeParameter]:
+    """Every registered shape's parameters by name (each Annealer carries all of them)."""
+    return {parameter.name: parameter for shape in SHAPES.values() for parameter in shape.parameters}
+
+
+def _defaults(shape: Shape) -> dict[str, float]:
+    return {parameter.name: parameter.default for parameter in shape.parameters}
+
+
+# ----------------------------------------------------------------------------- the settings
+
+
+def _check_baseline(name: str, value: Any) -> float:
+    checked = check_real(name, value)
+    if not 0.0 <= checked <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return checked
+
+
+def _check_ratio(name: str, value: Any) -> float:
+    checked = check_real(name, value)
+    if not 0.0 < checked <= 1.0:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return checked
+
+
+def _check_shape(name: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in SHAPES:
+        raise ValueError(f"{name} must be one of {tuple(SHAPES)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One argument of :class:`Annealer`: its default, its check, and how the explorer shows it.
+
+    ``kind`` is ``"int"`` (a slider from ``low`` to the explorer's ``max_steps``), ``"real"`` (a
+    slider from ``low`` to ``high``), ``"bool"`` (a checkbox) or ``"choice"`` (a menu of
+    :data:`SHAPES`); ``explore`` is False for settings the explorer leaves out.
+    """
+
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    kind: str
+    description: str
+    low: float = 0.0
+    high: float = 1.0
+    explore: bool = True
+
+
+SETTINGS: dict[str, Setting] = {
+    setting.name: setting
+    for setting in (
+        Setting("total_steps", None, lambda n, v: check_int(n, v, 1), "int", "steps of one ramp (the period of a cycle)", low=1),
+        Setting("shape", "linear", _check_shape, "choice", "the ramp's shape"),
+        Setting("baseline", 0.0, _check_baseline, "real", "weight at the start of each ramp"),
+        Setting("cyclical", False, check_bool, "bool", "restart the ramp every total_steps steps"),
+        Setting("disable", False, check_bool, "bool", "annealer(x) returns x unchanged", explore=False),
+        Setting("delay", 0, lambda n, v: check_int(n, v, 0), "int", "steps at the baseline before the first ramp"),
+        Setting("ratio", 1.0, _check_ratio, "real", "share of each cycle spent ramping (Fu et al.'s R)", low=0.01),
+    )
+}
+"""The Annealer's own settings in signature order (the shapes' parameters are in :data:`SHAPES`)."""
+
+_COUNTERS = ("current_step", "delay_left")
+
+register_shape(Shape("linear", linear, "p"))
+register_shape(Shape("cosine", cosine, "(1 - cos πp) / 2"))
+register_shape(Shape(
+    "logistic", logistic, "σ(k (p - ½)), rescaled through (0, 0) and (1, 1)",
+    (ShapeParameter("steepness", LOGISTIC_STEEPNESS, 40.0, "slope k of the logistic shape"),),
+))
+
+
+# ----------------------------------------------------------------------------- the annealer
 
 
 class Annealer:
@@ -67,8 +263,8 @@ class Annealer:
     ----------
     total_steps : int
         Steps of one ramp (and the period of a cyclical schedule). ``> 0``.
-    shape : {"linear", "cosine", "logistic"}
-        Shape of the ramp.
+    shape : str
+        Shape of the ramp, a name in :data:`SHAPES` (``"linear"``, ``"cosine"``, ``"logistic"``).
     baseline : float in [0, 1]
         Weight at the start of each ramp.
     cyclical : bool
@@ -81,49 +277,53 @@ class Annealer:
         Fraction of each ``total_steps`` spent ramping; the rest holds at 1 (Fu et al.'s R).
     steepness : float > 0, keyword-only
         Slope of the logistic shape (ignored by the others).
+    **shape_parameters
+        The parameters of shapes added with :func:`register_shape`.
     """
 
     def __init__(
         self,
         total_steps: int,
-        shape: str = "linear",
-        baseline: float = 0.0,
-        cyclical: bool = False,
-        disable: bool = False,
+        shape: str = SETTINGS["shape"].default,
+        baseline: float = SETTINGS["baseline"].default,
+        cyclical: bool = SETTINGS["cyclical"].default,
+        disable: bool = SETTINGS["disable"].default,
         *,
-        delay: int = 0,
-        ratio: float = 1.0,
-        steepness: float = 12.0,
+        delay: int = SETTINGS["delay"].default,
+        ratio: float = SETTINGS["ratio"].default,
+        steepness: float = LOGISTIC_STEEPNESS,
+        **shape_parameters: float,
     ) -> None:
-        self.total_steps = check_int("total_steps", total_steps, 1)
-        if not isinstance(shape, str) or shape not in SHAPES:
-            raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
-        self.shape = shape
-        self.baseline = check_real("baseline", baseline)
-        if not 0.0 <= self.baseline <= 1.0:
-            raise ValueError(f"baseline must be in [0, 1], got {baseline!r}")
-        self.cyclical = check_bool("cyclical", cyclical)
-        self.disable = check_bool("disable", disable)
-        self.delay = check_int("delay", delay, 0)
-        self.ratio = check_real("ratio", ratio)
-        if not 0.0 < self.ratio <= 1.0:
-            raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
-        self.steepness = check_real("steepness", steepness)
-        if self.steepness <= 0.0:
-            raise ValueError(f"steepness must be > 0, got {steepness!r}")
+        given = {"total_steps": total_steps, "shape": shape, "baseline": baseline, "cyclical": cyclical,
+                 "disable": disable, "delay": delay, "ratio": ratio, "steepness": steepness, **shape_parameters}
+        self._configure(given)
         self.current_step = 0
         self.delay_left = self.delay
 
+    def _configure(self, given: Mapping[str, Any]) -> None:
+        """Check and set every setting of ``given`` (the shapes' parameters default when absent)."""
+        parameters = shape_parameters()
+        unknown = sorted(set(given) - set(SETTINGS) - set(parameters))
+        if unknown:
+            raise TypeError(f"Annealer got unknown settings {unknown}; shape parameters are {sorted(parameters)}")
+        for name, setting in SETTINGS.items():
+            setattr(self, name, setting.check(name, given[name]))
+        for name, parameter in parameters.items():
+            setattr(self, name, parameter.check(given.get(name, parameter.default)))
+        shape = SHAPES[self.shape]
+        self._ramp = functools.partial(shape.function, **{p.name: getattr(self, p.name) for p in shape.parameters})
+
     # -- the schedule ------------------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Every setting (the Annealer's and every shape parameter), as keyword arguments."""
+        return {name: getattr(self, name) for name in (*SETTINGS, *shape_parameters())}
+
     @property
     def weight(self) -> float:
         """The current factor in ``[baseline, 1]``."""
         p = min(1.0, self.current_step / (self.ratio * self.total_steps))
-        if self.shape == "logistic":
-            y = logistic(p, self.steepness)
-        else:
-            y = _SHAPE_FUNCTIONS[self.shape](p)
-        return self.baseline + (1.0 - self.baseline) * y
+        return self.baseline + (1.0 - self.baseline) * self._ramp(p)
 
     def __call__(self, kld: T) -> T:
         """Return ``kld * weight`` (or ``kld`` itself when disabled). Works on any multipliable."""
@@ -158,41 +358,128 @@ class Annealer:
         return out
 
     # -- torch-scheduler-style state -----------------------------------------------------------
-    _STATE_KEYS = (
-        "total_steps", "shape", "baseline", "cyclical", "disable",
-        "delay", "ratio", "steepness", "current_step", "delay_left",
-    )
-
     def state_dict(self) -> dict[str, Any]:
         """All settings and counters, as plain Python values (safe for ``weights_only`` loads)."""
-        return {key: getattr(self, key) for key in self._STATE_KEYS}
+        return {**self.settings, **{name: getattr(self, name) for name in _COUNTERS}}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned; settings are re-validated."""
-        missing = set(self._STATE_KEYS) - set(state_dict)
-        unknown = set(state_dict) - set(self._STATE_KEYS)
+        """Restore what :meth:`state_dict` returned; settings are re-validated.
+
+        Shape parameters missing from ``state_dict`` (a shape registered after it was saved)
+        take their defaults.
+        """
+        required = set(SETTINGS) | set(_COUNTERS)
+        missing = required - set(state_dict)
+        unknown = set(state_dict) - required - set(shape_parameters())
         if missing or unknown:
             raise ValueError(
                 f"state_dict is not an Annealer state: missing keys {sorted(missing)}, "
                 f"unknown keys {sorted(unknown)}"
             )
-        settings = {key: state_dict[key] for key in self._STATE_KEYS[:8]}
-        fresh = Annealer(
-            settings.pop("total_steps"), settings.pop("shape"), settings.pop("baseline"),
-            settings.pop("cyclical"), settings.pop("disable"), **settings,
-        )
+        fresh = copy.copy(self)
+        fresh._configure({key: value for key, value in state_dict.items() if key not in _COUNTERS})
         fresh.current_step = check_int("current_step", state_dict["current_step"], 0)
         fresh.delay_left = check_int("delay_left", state_dict["delay_left"], 0)
         self.__dict__.update(fresh.__dict__)
 
     def __repr__(self) -> str:
+        used = {parameter.name for parameter in SHAPES[self.shape].parameters}
         extras = "".join(
-            f", {key}={getattr(self, key)!r}"
-            for key, default in (("delay", 0), ("ratio", 1.0), ("steepness", 12.0))
-            if getattr(self, key) != default
+            f", {name}={getattr(self, name)!r}"
+            for name, default in (("delay", SETTINGS["delay"].default), ("ratio", SETTINGS["ratio"].default),
+                                  *((p.name, p.default) for p in shape_parameters().values()))
+            if getattr(self, name) != default and (name in SETTINGS or name in used)
         )
         return (
             f"Annealer(total_steps={self.total_steps}, shape={self.shape!r}, "
             f"baseline={self.baseline!r}, cyclical={self.cyclical}, disable={self.disable}"
             f"{extras}; current_step={self.current_step}, weight={self.weight:.4g})"
         )
+
+
+# ----------------------------------------------------------------------------- traces and titles
+
+Toggle = tuple[int, bool]
+"""A switch of cyclical restarts: ``(step, on)`` sets ``Annealer.set_cyclical(on)`` at the end of ``step``."""
+
+
+def as_annealer(name: str, annealer: Any) -> Annealer:
+    """A fresh :class:`Annealer` equal to ``annealer`` (or built from a mapping of its arguments)."""
+    if isinstance(annealer, Annealer):
+        probe = Annealer(1)
+        probe.load_state_dict(annealer.state_dict())
+        return probe
+    if isinstance(annealer, Mapping):
+        if "total_steps" not in annealer:
+            raise ValueError(f"{name} must hold 'total_steps' among its Annealer arguments, got {dict(annealer)!r}")
+        return Annealer(**annealer)
+    raise TypeError(f"{name} must be an Annealer or a mapping of Annealer arguments, got {type(annealer).__name__}")
+
+
+def check_toggles(toggles: Any, n: int) -> list[Toggle]:
+    """``toggles`` as a list of (step, on) with 0 <= step < n, sorted by step (stable)."""
+    if isinstance(toggles, (str, bytes)) or not isinstance(toggles, Sequence):
+        raise TypeError(f"toggles must be a sequence of (step, cyclical_on) pairs, got {toggles!r}")
+    checked = []
+    for toggle in toggles:
+        if (not isinstance(toggle, Sequence) or len(toggle) != 2 or not is_integer(toggle[0])
+                or not isinstance(toggle[1], bool)):
+            raise TypeError(f"toggles must hold (step: int, cyclical_on: bool) pairs, got {toggle!r}")
+        if not 0 <= toggle[0] < n:
+            raise ValueError(f"toggle steps must lie in [0, n) = [0, {n}), got {toggle!r}")
+        checked.append((int(toggle[0]), toggle[1]))
+    return sorted(checked, key=lambda toggle: toggle[0])
+
+
+def schedule_trace(annealer: Annealer | Mapping[str, Any], n: int, toggles: Sequence[Toggle] = ()) -> np.ndarray:
+    """The KL weights of steps 0..n-1 of a training loop that switches cyclical restarts on or off.
+
+    The loop of the seed repository: at step ``e`` the weight is read (and used for the loss), then
+    ``annealer.step()`` advances the schedule, then every toggle ``(e, on)`` calls
+    ``annealer.set_cyclical(on)``. Without toggles this is :meth:`Annealer.schedule`. The seed's
+    example, cyclical restarts switched off at epoch 30 and on again at 70::
+
+        schedule_trace(Annealer(10, "cosine", cyclical=True), 100, [(30, False), (70, True)])
+
+    Parameters
+    ----------
+    annealer : Annealer or mapping
+        The schedule, from its current state (it is not changed), or the keyword arguments of a
+        new :class:`Annealer`, e.g. ``{"total_steps": 10, "shape": "cosine", "cyclical": True}``.
+    n : int
+        Number of steps, >= 1.
+    toggles : sequence of (int, bool)
+        ``(step, cyclical_on)`` events with ``0 <= step < n``, applied in step order (events of
+        the same step in the given order).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64 weights in [baseline, 1] (dimensionless factors of the KL term).
+    """
+    probe = as_annealer("annealer", annealer)
+    n = positive_int("n", n)
+    pending = check_toggles(toggles, n)
+    weights = np.empty(n)
+    for step in range(n):
+        weights[step] = probe.weight
+        probe.step()
+        while pending and pending[0][0] == step:
+            probe.set_cyclical(pending.pop(0)[1])
+    return weights
+
+
+def describe_schedule(annealer: Annealer | Mapping[str, Any]) -> str:
+    """A short legend label of the settings that differ from their defaults, e.g.
+    ``"cosine, T=10, cyclical, R=0.5"`` (shape parameters such as ``steepness 20`` last)."""
+    probe = as_annealer("annealer", annealer)
+    parts = [probe.shape, f"T={probe.total_steps}"]
+    if probe.cyclical:
+        parts.append("cyclical")
+    for key, text in (("ratio", "R={:g}"), ("baseline", "baseline {:g}"), ("delay", "delay {:d}")):
+        if getattr(probe, key) != SETTINGS[key].default:
+            parts.append(text.format(getattr(probe, key)))
+    for parameter in SHAPES[probe.shape].parameters:
+        if getattr(probe, parameter.name) != parameter.default:
+            parts.append(f"{parameter.name} {getattr(probe, parameter.name):g}")
+    return ", ".join(parts)

@@ -174,12 +174,7 @@ def collapse_summary(model: VAE, data: Tensor, objective: VAELoss, *, seed: int 
     if not isinstance(objective, VAELoss):
         raise TypeError(f"objective must be a VAELoss, got {type(objective).__name__}")
     seed = check_seed(seed)
-    per_sample = VAELoss(
-        objective.likelihood, logits=objective.logits, ignore_index=objective.ignore_index,
-        scale=objective.scale if objective.scale is not None else 1.0,
-    )
-    if objective.log_scale is not None:
-        per_sample.log_scale = objective.log_scale
+    per_sample = objective.per_sample()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         terms = evaluate(model, per_sample, data)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from vaelib.annealing import Annealer
-from vaelib.validation import check_nonnegative, check_positive
+from vaelib.validation import check_int, check_nonnegative, check_positive, is_integer
 
 LIKELIHOODS = ("bernoulli", "gaussian", "categorical")
 REDUCTIONS = ("sum", "mean")
@@ -66,9 +66,10 @@ class VAELoss(nn.Module):
     logits : bool
         Bernoulli only: ``x`` holds logits (numerically exact for saturated outputs).
     scale : float or "learned"
-        Gaussian only: observation standard deviation σ.
+        Gaussian only (an error with other likelihoods): observation standard deviation σ,
+        default 1.
     ignore_index : int or None
-        Categorical only: target value that is padding.
+        Categorical only (an error with other likelihoods): target value that is padding.
 
     Shapes
     ------
@@ -85,7 +86,7 @@ class VAELoss(nn.Module):
         free_bits: float = 0.0,
         *,
         logits: bool = False,
-        scale: float | str = 1.0,
+        scale: float | str | None = None,
         ignore_index: int | None = None,
     ) -> None:
         super().__init__()
@@ -97,21 +98,25 @@ class VAELoss(nn.Module):
             raise TypeError(f"logits must be True or False, got {logits!r}")
         if logits and likelihood != "bernoulli":
             raise ValueError(f"logits=True applies to the bernoulli likelihood, got likelihood={likelihood!r}")
-        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        if ignore_index is not None and not is_integer(ignore_index):
             raise TypeError(f"ignore_index must be an int or None, got {ignore_index!r}")
+        if ignore_index is not None and likelihood != "categorical":
+            raise ValueError(f"ignore_index applies to the categorical likelihood, got likelihood={likelihood!r}")
+        if scale is not None and likelihood != "gaussian":
+            raise ValueError(f"scale applies to the gaussian likelihood, got likelihood={likelihood!r} and scale={scale!r}")
         self.likelihood = likelihood
         self.reduction = reduction
         self.free_bits = check_nonnegative("free_bits", free_bits)
         self.logits = logits
-        self.ignore_index = ignore_index
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
         self.log_scale: nn.Parameter | None = None
         self.scale: float | None = None
         if scale == "learned":
             self.log_scale = nn.Parameter(torch.zeros(()))
         elif isinstance(scale, str):
             raise ValueError(f"scale must be a positive number or 'learned', got {scale!r}")
-        else:
-            self.scale = check_positive("scale", scale)
+        elif likelihood == "gaussian":
+            self.scale = check_positive("scale", 1.0 if scale is None else scale)
 
     # -- terms -------------------------------------------------------------------------------
     def log_likelihood(self, x: Tensor, x0: Tensor) -> Tensor:
@@ -162,6 +167,18 @@ class VAELoss(nn.Module):
 
     def step(self) -> None:
         """Advance internal schedules by one optimisation step (none for the plain loss)."""
+
+    def per_sample(self) -> VAELoss:
+        """The plain negative ELBO with this loss's likelihood: per-sample sums, no free bits.
+
+        What a model trained with any variant of this loss (``reduction="mean"``, free bits, a β
+        or a capacity) is measured with, so that the numbers of differently trained models compare.
+        A learned Gaussian scale is shared, not copied.
+        """
+        plain = VAELoss(self.likelihood, logits=self.logits, ignore_index=self.ignore_index,
+                        scale=self.scale if self.likelihood == "gaussian" and self.log_scale is None else None)
+        plain.log_scale = self.log_scale
+        return plain
 
     # -- helpers -----------------------------------------------------------------------------
     def _check_pair(self, x: Tensor, x0: Tensor) -> Tensor:
@@ -254,7 +271,7 @@ class CapacityVAELoss(VAELoss):
         super().__init__(likelihood, **kwargs)
         self.gamma = check_nonnegative("gamma", gamma)
         self.capacity_max = check_nonnegative("capacity_max", capacity_max)
-        self.capacity_annealer = Annealer(capacity_steps, "linear")
+        self.capacity_annealer = Annealer(check_int("capacity_steps", capacity_steps, 1), "linear")
 
     @property
     def capacity(self) -> float:

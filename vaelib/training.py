@@ -3,60 +3,41 @@
 Every quantity in the history is in nats per sample (the objective's units, see
 :mod:`vaelib.losses`): ``recon`` the negative log-likelihood, ``kl`` the true KL(q(z|x) || p(z))
 (also under free bits), ``loss`` the minimised objective with the annealing weight applied, and
-``elbo = -(recon + kl)`` for held-out data.
+``elbo = -(recon + kl)`` for held-out data. Callbacks follow the protocol of
+:mod:`vaelib.callbacks`.
 """
 from __future__ import annotations
 
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 import torch
 from torch import Tensor, nn
 
 from vaelib.annealing import Annealer
+from vaelib.atomic import atomic_save
+from vaelib.callbacks import Callback, TrainState, call_hook
 from vaelib.data.batching import InMemoryBatches, IterableBatches, SamplerBatches, batch_source
 from vaelib.losses import VAELoss, kl_divergence
 from vaelib.models.base import evaluating
-from vaelib.validation import check_int
+from vaelib.validation import check_int, check_seed
+
+__all__ = ["Callback", "NonFiniteLossError", "TrainState", "default_optimizer", "evaluate", "fit", "load_checkpoint"]
 
 CHECKPOINT_FORMAT = "vaelib-checkpoint-1"
+ENDLESS_LOG_EVERY = 100
+"""Steps per history row when the data have no epochs (a sampler) and ``log_every`` is not given."""
+
+Batches = InMemoryBatches | SamplerBatches | IterableBatches
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the message says where and which checkpoint is kept."""
-
-
-@dataclass
-class TrainState:
-    """What callbacks see. ``rows`` is the history so far (list of dicts); set ``stop = True`` to end
-    training after the current step."""
-
-    model: nn.Module
-    objective: VAELoss
-    optimizer: torch.optim.Optimizer
-    annealer: Annealer | None
-    step: int = 0
-    epoch: float = 0.0
-    rows: list[dict[str, float]] = field(default_factory=list)
-    eval_data: Tensor | None = None
-    stop: bool = False
-
-
-def _call(callbacks: Sequence[Any], hook: str, state: TrainState) -> dict[str, float]:
-    """Call ``hook(state)`` on every callback that defines it; merge the metric dicts they return."""
-    metrics: dict[str, float] = {}
-    for callback in callbacks:
-        method = getattr(callback, hook, None)
-        if method is not None:
-            out = method(state)
-            if out:
-                metrics.update(out)
-    return metrics
+    """Training produced a NaN or infinite loss or parameters; the message says where, and which
+    checkpoint (if any) is kept."""
 
 
 def default_optimizer(parameters: list[nn.Parameter], lr: float) -> torch.optim.Adam:
@@ -78,6 +59,14 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def _check_samples(name: str, data: Any) -> Tensor:
+    if not isinstance(data, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of samples (N, ...), got {type(data).__name__}")
+    if data.dim() == 0 or data.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample along dim 0, got shape {tuple(data.shape)}")
+    return data
+
+
 def evaluate(model: nn.Module, objective: VAELoss | None, data: Tensor, *, batch_size: int = 512) -> dict[str, float]:
     """Average objective terms over ``data`` (N, ...) in eval mode, without gradients.
 
@@ -85,6 +74,8 @@ def evaluate(model: nn.Module, objective: VAELoss | None, data: Tensor, *, batch
     at weight 1 and ``elbo = -(recon + kl)`` uses the true KL.
     """
     objective = objective if objective is not None else VAELoss()
+    data = _check_samples("data", data)
+    batch_size = check_int("batch_size", batch_size, 1)
     device = _model_device(model)
     totals = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
     with evaluating(model):
@@ -105,13 +96,6 @@ def _fingerprint(model: nn.Module) -> dict[str, list[int]]:
     return {name: list(t.shape) for name, t in model.state_dict().items()}
 
 
-def _save_atomic(obj: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint written by :func:`fit` (``weights_only=True``: no code is unpickled)."""
     path = Path(path)
@@ -124,11 +108,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{str(path)!r} is not a vaelib training checkpoint (format {CHECKPOINT_FORMAT!r})")
     return state
-
-
-Batches = InMemoryBatches | SamplerBatches | IterableBatches
-ENDLESS_LOG_EVERY = 100
-"""Steps per history row when the data have no epochs (a sampler) and ``log_every`` is not given."""
 
 
 def fit(
@@ -166,37 +145,38 @@ def fit(
         tuple/list whose first element is the inputs. Resuming is exact for tensors, samplers
         with ``state_dict``/``load_state_dict`` and DataLoaders (see
         :class:`~vaelib.data.batching.IterableBatches`).
-    batch_size : int
-        Samples per step for Tensor data (default 128); other sources make their own batches.
     objective : VAELoss, BetaVAELoss or CapacityVAELoss
         Default ``VAELoss()``. Each step minimises ``objective.total(recon, kld, weight)`` and then
         calls ``objective.step()`` (which advances a capacity schedule).
     epochs, steps : int
         Length of training; give exactly one. Totals, so a resumed run trains the remainder.
+    batch_size : int
+        Samples per step for Tensor data (default 128); other sources make their own batches.
     annealer : Annealer
         KL weight schedule, read before and stepped after **every optimisation step** (so its
         ``total_steps`` counts minibatches; multiply epochs by ``len(data) / batch_size``).
     optimizer : torch.optim.Optimizer
         Default ``Adam(lr=lr)`` over the model's and the objective's parameters
-        (:func:`default_optimizer`: fused where available).
+        (:func:`default_optimizer`: fused where available). Your own must hold the model's
+        parameters.
     eval_data : Tensor
         Held-out inputs evaluated (see :func:`evaluate`) at every history row: columns
         ``eval_loss``, ``eval_recon``, ``eval_kl``, ``eval_elbo``.
     log_every : int
-        Steps per history row (default: one epoch; :data:`ENDLESS_LOG_EVERY` for a sampler). Rows average the training metrics over their
-        steps; a last row is written at the final step.
+        Steps per history row (default: one epoch; :data:`ENDLESS_LOG_EVERY` for a sampler).
+        Rows average the training metrics over their steps; a last row is written at the final step.
     callbacks : iterable
-        Objects with any of ``on_train_begin(state)``, ``on_log(state) -> dict | None`` (metrics
-        merged into the row being written), ``on_epoch_end(state)``, ``on_train_end(state)``;
-        ``state`` is a :class:`TrainState`.
+        Objects with any of the hooks of :mod:`vaelib.callbacks` (``on_train_begin``,
+        ``on_step_end``, ``on_log`` (its dict of metrics joins the row), ``on_epoch_end``,
+        ``on_train_end``), each called with the :class:`TrainState`.
     progress : bool
         A tqdm progress bar over steps.
     checkpoint : path
         Written atomically at every history row (model, optimiser, objective, annealer, RNG and
-        data-order state, history). With ``resume=True`` the checkpoint is loaded first (it must
-        exist) and training continues exactly as if never interrupted; ``resume="auto"`` does the
-        same when the file exists and starts afresh when it does not (for jobs that may be killed
-        and restarted, such as sweeps).
+        data-order state, history), never with non-finite parameters. With ``resume=True`` the
+        checkpoint is loaded first (it must exist) and training continues exactly as if never
+        interrupted; ``resume="auto"`` does the same when the file exists and starts afresh
+        when it does not (for jobs that may be killed and restarted, such as sweeps).
     clip_grad_norm : float
         Clip the gradient norm (useful for LSTMs).
     seed : int or None
@@ -206,13 +186,16 @@ def fit(
     Raises
     ------
     NonFiniteLossError
-        On a NaN/inf loss: names the step and the terms; the last good checkpoint stays on disk.
+        On a NaN/inf loss, or parameters that became non-finite (non-finite gradients): names the
+        step and the terms, and the step of the checkpoint kept on disk, which is never overwritten
+        by a non-finite state.
     """
     objective = objective if objective is not None else VAELoss()
     if (epochs is None) == (steps is None):
         raise ValueError(f"give exactly one of epochs or steps, got epochs={epochs!r}, steps={steps!r}")
     if batch_size is not None:
         batch_size = check_int("batch_size", batch_size, 1)
+    seed = None if seed is None else check_seed(seed)
     batches = batch_source(data, batch_size, 0 if seed is None else seed)
     per_epoch = _batches_per_epoch(batches)
     if steps is not None:
@@ -221,39 +204,62 @@ def fit(
         raise ValueError(f"{type(data).__name__} data have no epochs (no len()); give steps instead of epochs={epochs!r}")
     else:
         total_steps = check_int("epochs", epochs, 1) * per_epoch
-    if log_every is None:
-        log_every = per_epoch or ENDLESS_LOG_EVERY
-    log_every = check_int("log_every", log_every, 1)
+    log_every = check_int("log_every", log_every if log_every is not None else per_epoch or ENDLESS_LOG_EVERY, 1)
     if clip_grad_norm is not None and not clip_grad_norm > 0:
         raise ValueError(f"clip_grad_norm must be > 0 or None, got {clip_grad_norm!r}")
-    checkpoint = Path(checkpoint) if checkpoint is not None else None
-    if resume not in (False, True, "auto"):
-        raise ValueError(f"resume must be True, False or 'auto', got {resume!r}")
-    if resume and checkpoint is None:
-        raise ValueError(f"resume={resume!r} needs a checkpoint path")
-    if resume is True and not checkpoint.exists():
-        raise FileNotFoundError(
-            f"resume=True but there is no checkpoint at {str(checkpoint)!r}; pass resume='auto' to start "
-            "afresh when it is missing"
-        )
+    checkpoint = _check_checkpoint(checkpoint, resume)
     callbacks = list(callbacks)
     device = _model_device(model)
     objective.to(device)
     if optimizer is None:
         optimizer = default_optimizer(list(model.parameters()) + list(objective.parameters()), lr)
+    _check_optimizer(optimizer, model)
 
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices):
         if isinstance(data, Tensor):
-            _check_fits(model, data, device)
+            _check_fits(model, data, device, "data")
+        if eval_data is not None:
+            _check_fits(model, _check_samples("eval_data", eval_data), device, "eval_data")
         state = TrainState(model, objective, optimizer, annealer, eval_data=eval_data)
         elapsed = 0.0
-        if resume and checkpoint.exists():  # True (checked above) or 'auto'
+        if resume and checkpoint.exists():  # True (checked to exist) or "auto"
             elapsed = _restore(load_checkpoint(checkpoint), checkpoint, state, batches, device)
         elif seed is not None:
             torch.manual_seed(seed)
         return _run(state, batches, total_steps, log_every, callbacks, progress, checkpoint,
                     clip_grad_norm, device, elapsed)
+
+
+def _check_checkpoint(checkpoint: str | os.PathLike | None, resume: Any) -> Path | None:
+    if resume not in (False, True, "auto"):
+        raise ValueError(f"resume must be True, False or 'auto', got {resume!r}")
+    if checkpoint is None:
+        if resume:
+            raise ValueError(f"resume={resume!r} needs a checkpoint path")
+        return None
+    path = Path(checkpoint)
+    if path.is_dir():
+        raise ValueError(f"checkpoint must be a file path, got the directory {str(path)!r}")
+    if resume is True and not path.exists():
+        raise FileNotFoundError(
+            f"resume=True but there is no checkpoint at {str(path)!r}; pass resume='auto' to start "
+            "afresh when it is missing"
+        )
+    return path
+
+
+def _check_optimizer(optimizer: Any, model: nn.Module) -> None:
+    """The optimiser must hold the model's trainable parameters (else training changes nothing)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if trainable and not any(id(p) in held for p in trainable):
+        raise ValueError(
+            f"optimizer holds none of the {type(model).__name__}'s parameters (was it built for another "
+            "model?); pass e.g. torch.optim.Adam(model.parameters())"
+        )
 
 
 def _batches_per_epoch(batches: Batches) -> int | None:
@@ -269,15 +275,26 @@ def _epoch(step: int, batches: Batches) -> float:
     return step / per_epoch if per_epoch else float("nan")
 
 
-def _check_fits(model: nn.Module, data: Tensor, device: torch.device) -> None:
+def _check_fits(model: nn.Module, data: Tensor, device: torch.device, name: str) -> None:
     """One forward pass on two samples, so a data/model mismatch fails before training, clearly."""
     try:
-        with torch.no_grad():
+        with evaluating(model):
             model(data[:2].to(device))
     except (ValueError, RuntimeError, TypeError, IndexError) as err:
-        raise ValueError(
-            f"data samples of shape {tuple(data.shape[1:])} do not fit {type(model).__name__}: {err}"
-        ) from err
+        what = "data samples" if name == "data" else f"{name} samples"
+        raise ValueError(f"{what} of shape {tuple(data.shape[1:])} do not fit {type(model).__name__}: {err}") from err
+
+
+def _data_fingerprint(batches: Batches) -> dict[str, Any]:
+    """What resuming needs to be the same: the kind of source, its size and batch size."""
+    if isinstance(batches, InMemoryBatches):
+        return {"kind": "tensor", "samples": int(batches.data.shape[0]), "batch_size": batches.batch_size}
+    return {"kind": type(batches).__name__, "batches_per_epoch": _batches_per_epoch(batches)}
+
+
+def _all_finite(state: TrainState) -> bool:
+    tensors = [*state.model.parameters(), *state.objective.parameters()]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
@@ -288,13 +305,18 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
     true_kl_needed = objective.free_bits > 0
     sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "weight": 0.0}
     in_window = 0
+    saved_step = state.step if checkpoint is not None and checkpoint.exists() else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total_steps, initial=state.step, unit="step", desc="fit", leave=False)
+
+    def kept() -> str:
+        return f"; the last good checkpoint is kept at {str(checkpoint)!r} (step {saved_step})" if saved_step is not None else ""
+
     model.train()
-    _call(callbacks, "on_train_begin", state)
+    call_hook(callbacks, "on_train_begin", state)
     started = time.perf_counter() - elapsed
     try:
         while state.step < total_steps and not state.stop:
@@ -306,10 +328,9 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
             loss = objective.total(recon, kld, weight)
             loss_value = loss.item()
             if not math.isfinite(loss_value):
-                kept = f"; the last good checkpoint is kept at {str(checkpoint)!r}" if checkpoint and checkpoint.exists() else ""
                 raise NonFiniteLossError(
                     f"non-finite loss {loss_value} at step {state.step + 1} (recon={recon.item()}, "
-                    f"kl={kld.item()}, weight={weight}){kept}"
+                    f"kl={kld.item()}, weight={weight}){kept()}"
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -321,6 +342,7 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
             objective.step()
             state.step += 1
             state.epoch = _epoch(state.step, batches)
+            state.loss = loss_value
             sums["loss"] += loss_value
             sums["recon"] += recon.item()
             sums["kl"] += (kl_divergence(mu.detach(), logvar.detach()) if true_kl_needed else kld).item()
@@ -328,9 +350,15 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
             in_window += 1
             if bar is not None:
                 bar.update(1)
+            call_hook(callbacks, "on_step_end", state)
             if last_of_epoch:
-                _call(callbacks, "on_epoch_end", state)
+                call_hook(callbacks, "on_epoch_end", state)
             if state.step % log_every == 0 or state.step == total_steps or state.stop:
+                if not _all_finite(state):
+                    raise NonFiniteLossError(
+                        f"non-finite parameters after step {state.step} (the gradients were not finite, "
+                        f"although the loss {loss_value} was){kept()}"
+                    )
                 row = {"step": state.step, "epoch": state.epoch}
                 row.update({key: value / in_window for key, value in sums.items()})
                 row["lr"] = optimizer.param_groups[0]["lr"]
@@ -338,7 +366,7 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
                 if state.eval_data is not None:
                     evaluated = evaluate(model, objective, state.eval_data)
                     row.update({f"eval_{key}": value for key, value in evaluated.items()})
-                row.update(_call(callbacks, "on_log", state))
+                row.update(call_hook(callbacks, "on_log", state))
                 model.train()
                 state.rows.append(row)
                 sums = dict.fromkeys(sums, 0.0)
@@ -346,11 +374,12 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
                 if bar is not None:
                     bar.set_postfix(loss=f"{row['loss']:.3g}", kl=f"{row['kl']:.3g}")
                 if checkpoint is not None:
-                    _save_atomic(_snapshot(state, batches, row["time"]), checkpoint)
+                    atomic_save(_snapshot(state, batches, row["time"]), checkpoint)
+                    saved_step = state.step
     finally:
         if bar is not None:
             bar.close()
-    _call(callbacks, "on_train_end", state)
+    call_hook(callbacks, "on_train_end", state)
     return pd.DataFrame(state.rows)
 
 
@@ -360,6 +389,7 @@ def _snapshot(state: TrainState, batches: Batches, elapsed: float) -> dict[str, 
         "format": CHECKPOINT_FORMAT,
         "model_class": type(state.model).__name__,
         "model_fingerprint": _fingerprint(state.model),
+        "data": _data_fingerprint(batches),
         "model": state.model.state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "objective": state.objective.state_dict(),
@@ -385,6 +415,12 @@ def _restore(saved: Mapping[str, Any], path: Path, state: TrainState, batches: B
         raise ValueError(
             f"checkpoint {str(path)!r} was trained {'without' if saved['annealer'] is None else 'with'} an "
             f"annealer; pass the same kind of run to resume it"
+        )
+    now = _data_fingerprint(batches)
+    if saved.get("data", now) != now:
+        raise ValueError(
+            f"checkpoint {str(path)!r} was trained on data {saved['data']}, but this run has {now}; resume "
+            "with the same data and batch size (or start a new checkpoint)"
         )
     state.model.load_state_dict(saved["model"])
     state.optimizer.load_state_dict(saved["optimizer"])
