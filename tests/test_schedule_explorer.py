@@ -65,7 +65,7 @@ def test_ratio_and_toggle_text_reach_the_schedule():
     explorer.controls["n"].value = 20
     np.testing.assert_allclose(explorer.line.get_ydata(), [0, 0.25, 0.5, 0.75] + [1] * 4 + [0, 0.25, 0.5, 0.75] + [1] * 8)
     assert event_steps(explorer, False) == [8] and explorer.status.value == ""
-    assert explorer.settings == {"total_steps": 8, "shape": "linear", "baseline": 0.0, "cyclical": True,
+    assert explorer.settings == {"total_steps": 8, "shape": "linear", "baseline": 0.0, "cyclical": True, "steepness": 12.0,
                                  "ratio": 0.5, "delay": 0}
 
 

@@ -75,7 +75,7 @@ __all__ = [
     "SweepError",
     "SweepInterrupted",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Batch runs need the notebooks extra (papermill, nbformat): imported on first use. The runner
 # itself is `from vaelib.sweep import sweep` (`vaelib.sweep` is its module).

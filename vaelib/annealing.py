@@ -209,13 +209,15 @@ class Setting:
 
     ``kind`` is ``"int"`` (a slider from ``low`` to the explorer's ``max_steps``), ``"real"`` (a
     slider from ``low`` to ``high``), ``"bool"`` (a checkbox) or ``"choice"`` (a menu of
-    :data:`SHAPES`); ``explore`` is False for settings the explorer leaves out.
+    :data:`SHAPES`); ``label`` is the control's caption; ``explore`` is False for settings the
+    explorer leaves out.
     """
 
     name: str
     default: Any
     check: Callable[[str, Any], Any]
     kind: str
+    label: str
     description: str
     low: float = 0.0
     high: float = 1.0
@@ -225,13 +227,16 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     setting.name: setting
     for setting in (
-        Setting("total_steps", None, lambda n, v: check_int(n, v, 1), "int", "steps of one ramp (the period of a cycle)", low=1),
-        Setting("shape", "linear", _check_shape, "choice", "the ramp's shape"),
-        Setting("baseline", 0.0, _check_baseline, "real", "weight at the start of each ramp"),
-        Setting("cyclical", False, check_bool, "bool", "restart the ramp every total_steps steps"),
-        Setting("disable", False, check_bool, "bool", "annealer(x) returns x unchanged", explore=False),
-        Setting("delay", 0, lambda n, v: check_int(n, v, 0), "int", "steps at the baseline before the first ramp"),
-        Setting("ratio", 1.0, _check_ratio, "real", "share of each cycle spent ramping (Fu et al.'s R)", low=0.01),
+        Setting("total_steps", None, lambda n, v: check_int(n, v, 1), "int", "total_steps T",
+                "steps of one ramp (the period of a cycle)", low=1),
+        Setting("shape", "linear", _check_shape, "choice", "shape", "the ramp's shape"),
+        Setting("baseline", 0.0, _check_baseline, "real", "baseline", "weight at the start of each ramp"),
+        Setting("cyclical", False, check_bool, "bool", "cyclical", "restart the ramp every total_steps steps"),
+        Setting("disable", False, check_bool, "bool", "disable", "annealer(x) returns x unchanged", explore=False),
+        Setting("delay", 0, lambda n, v: check_int(n, v, 0), "int", "delay (klstart)",
+                "steps at the baseline before the first ramp"),
+        Setting("ratio", 1.0, _check_ratio, "real", "ratio R", "share of each cycle spent ramping (Fu et al.'s R)",
+                low=0.01),
     )
 }
 """The Annealer's own settings in signature order (the shapes' parameters are in :data:`SHAPES`)."""

@@ -32,6 +32,7 @@ from vaelib.rng import check_seed, torch_generator
 from vaelib.validation import check_nonnegative
 
 __all__ = [
+    "MONITOR_COLUMNS",
     "CollapseMonitor",
     "active_units",
     "iwae_log_likelihood",
@@ -327,6 +328,10 @@ def iwae_log_likelihood(
 
 
 # ----------------------------------------------------------------------------- fit callback
+
+MONITOR_COLUMNS: tuple[str, ...] = ("active_units", "kl_total", "mutual_information", "iwae_log_likelihood")
+"""The history columns :class:`CollapseMonitor` writes besides ``kl_dim_<d>``, in this order
+(the ones of switched-off options are absent); figures and reports read the names from here."""
 
 
 class CollapseMonitor:

@@ -116,6 +116,22 @@ def check_generator(generator: Any) -> torch.Generator | None:
     return generator
 
 
+def as_array(name: str, value: Any) -> np.ndarray:
+    """``value`` (a Tensor or an array-like of numbers) as a float64 NumPy array, any shape.
+
+    Raises
+    ------
+    TypeError
+        Naming ``name``, when ``value`` does not convert to numbers.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().numpy()
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a torch.Tensor or an array of numbers, got {type(value).__name__}") from err
+
+
 def check_matrix(
     name: str,
     value: np.ndarray | torch.Tensor,

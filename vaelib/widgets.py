@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 import io
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,11 +26,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from vaelib.annealing import SHAPES, Annealer
-from vaelib.models.base import VAE, positive_int
-from vaelib.plotting import (
-    GREY, Z_LABELS, decode_images, describe_schedule, latent_scatter, plot_schedules, schedule_trace, tile_images,
-)
+from vaelib.annealing import SETTINGS, SHAPES, Annealer, describe_schedule, schedule_trace
+from vaelib.annealing import shape_parameters as annealing_parameters
+from vaelib.latent import check_model, decode_images
+from vaelib.plotting import GREY, Z_LABELS, latent_scatter, plot_schedules, tile_images
+from vaelib.validation import is_real, positive_int
 
 __all__ = ["FigureImage", "LatentExplorer", "ScheduleExplorer", "format_toggles", "parse_toggles"]
 
@@ -98,7 +97,7 @@ def _check_range(z_range: Any) -> tuple[float, float]:
     if (
         not isinstance(z_range, Sequence)
         or len(z_range) != 2
-        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in z_range)
+        or not all(is_real(v) and math.isfinite(v) for v in z_range)
         or not z_range[0] < z_range[1]
     ):
         raise ValueError(f"z_range must be two finite numbers (low, high) with low < high, got {z_range!r}")
@@ -151,7 +150,7 @@ class LatentExplorer:
 
     def __init__(
         self,
-        model: VAE,
+        model: Any,
         *,
         codes: Any = None,
         labels: Any = None,
@@ -161,17 +160,14 @@ class LatentExplorer:
         start: tuple[float, float] = (0.0, 0.0),
         continuous_update: bool = True,
     ) -> None:
-        if not isinstance(model, VAE):
-            raise TypeError(f"model must be a vaelib VAE, got {type(model).__name__}")
-        if model.latent_dim != 2:
-            raise ValueError(f"model must have a 2-D latent space (latent_dim=2), got latent_dim={model.latent_dim}")
+        check_model(model, latent_dim=2)
         low, high = _check_range(z_range)
-        if isinstance(step, bool) or not isinstance(step, numbers.Real) or not 0.0 < step < high - low:
+        if not is_real(step) or not 0.0 < step < high - low:
             raise ValueError(f"step must be a number in (0, {high - low:g}) for z_range {z_range!r}, got {step!r}")
         if (
             not isinstance(start, Sequence)
             or len(start) != 2
-            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and low <= v <= high for v in start)
+            or not all(is_real(v) and low <= v <= high for v in start)
         ):
             raise ValueError(f"start must be two numbers inside z_range {z_range!r}, got {start!r}")
         if not isinstance(continuous_update, bool):
@@ -266,22 +262,39 @@ def format_toggles(toggles: Sequence[tuple[int, bool]]) -> str:
     return ", ".join(f"{step}:{'on' if on else 'off'}" for step, on in toggles)
 
 
+def _setting_control(kind: str, value: Any, low: float, high: float, label: str,
+                     continuous_update: bool) -> widgets.Widget:
+    """The ipywidgets control of one schedule setting (see :class:`vaelib.annealing.Setting`)."""
+    if kind == "choice":
+        return widgets.Dropdown(options=list(SHAPES), value=value, description=label)
+    if kind == "bool":
+        return widgets.Checkbox(value=value, description=label)
+    slider, step = (widgets.IntSlider, 1) if kind == "int" else (widgets.FloatSlider, 0.01 if high <= 1 else 0.1)
+    return slider(value=value, min=low, max=high, step=step, description=label, continuous_update=continuous_update,
+                  style={"description_width": "initial"})
+
+
 class ScheduleExplorer:
     """Controls for every :class:`~vaelib.annealing.Annealer` setting; one schedule plot follows them.
 
-    The figure is :func:`vaelib.plotting.plot_schedules` of one schedule over ``n`` steps, with
-    the cyclical on/off events (the ``toggles`` text, e.g. ``"30:off, 70:on"`` for the seed's
-    example) as dashed vertical lines: green where restarts switch on, red where off. Moving a
-    control recomputes :func:`~vaelib.plotting.schedule_trace` and redraws the curve, the event
-    lines and the title in place (see :class:`FigureImage`); only a change of ``n`` redraws the
-    whole figure (the step axis changes). Text that does not parse, or an event outside the
-    drawn steps, is reported under the controls and leaves the last valid drawing in place.
-    Display the explorer by making it the last expression of a notebook cell.
+    The controls are made from the annealing tables (:data:`vaelib.annealing.SETTINGS` and the
+    parameters of every shape in :data:`vaelib.annealing.SHAPES`), so a shape or a shape parameter
+    added there appears here too; a shape parameter's slider is greyed out while the chosen shape
+    does not use it. The figure is :func:`vaelib.plotting.plot_schedules` of one schedule over
+    ``n`` steps, with the cyclical on/off events (the ``toggles`` text, e.g. ``"30:off, 70:on"``
+    for the seed's example) as dashed vertical lines: green where restarts switch on, red where
+    off. Moving a control recomputes :func:`~vaelib.annealing.schedule_trace` and redraws the
+    curve, the event lines and the title in place (see :class:`FigureImage`); only a change of
+    ``n`` redraws the whole figure (the step axis changes). Text that does not parse, or an event
+    outside the drawn steps, is reported under the controls and leaves the last valid drawing in
+    place. Display the explorer by making it the last expression of a notebook cell; for readers
+    of a static copy (GitHub, nbconvert), show ``explorer.figure`` in the next cell.
 
     Parameters
     ----------
-    total_steps, shape, baseline, cyclical, ratio, delay
-        The initial :class:`~vaelib.annealing.Annealer` settings (validated by it).
+    total_steps, shape, baseline, cyclical, ratio, delay, **shape_parameters
+        The initial :class:`~vaelib.annealing.Annealer` settings (validated by it), e.g.
+        ``steepness=20`` for the logistic shape.
     n : int
         Initial number of steps drawn.
     toggles : sequence of (int, bool)
@@ -295,9 +308,9 @@ class ScheduleExplorer:
     Attributes
     ----------
     controls : dict of str to ipywidgets widget
-        Keys ``"shape"``, ``"total_steps"``, ``"baseline"``, ``"cyclical"``, ``"ratio"``,
-        ``"delay"`` (the Annealer's arguments), ``"n"`` and ``"toggles"`` (text). Setting a
-        ``value`` in code acts as a user would.
+        One per Annealer setting the explorer shows (``"shape"``, ``"total_steps"``,
+        ``"baseline"``, ``"cyclical"``, ``"ratio"``, ``"delay"``, ``"steepness"``, ...), plus
+        ``"n"`` and ``"toggles"`` (text). Setting a ``value`` in code acts as a user would.
     view : FigureImage
         The figure and the ``ipywidgets.Image`` showing it (``view.image``).
     line : matplotlib.lines.Line2D
@@ -329,10 +342,11 @@ class ScheduleExplorer:
         toggles: Sequence[tuple[int, bool]] = (),
         max_steps: int = 1000,
         continuous_update: bool = True,
+        **shape_parameters: float,
     ) -> None:
-        settings = {"total_steps": total_steps, "shape": shape, "baseline": baseline, "cyclical": cyclical,
-                    "ratio": ratio, "delay": delay}
-        Annealer(**settings)
+        annealer = Annealer(total_steps, shape, baseline, cyclical, ratio=ratio, delay=delay, **shape_parameters)
+        self.names = [name for name, setting in SETTINGS.items() if setting.explore] + list(annealing_parameters())
+        settings = {name: getattr(annealer, name) for name in self.names}
         n = positive_int("n", n)
         max_steps = positive_int("max_steps", max_steps)
         for name, value in (("total_steps", total_steps), ("delay", delay), ("n", n)):
@@ -354,30 +368,29 @@ class ScheduleExplorer:
         self.view = FigureImage(figure, [self.line, *self.toggle_lines.values(), ax.title])
         self._n = n
 
-        def slider(kind: type, value: Any, low: float, high: float, step: float, label: str) -> widgets.Widget:
-            return kind(value=value, min=low, max=high, step=step, description=label,
-                        continuous_update=continuous_update, style={"description_width": "initial"})
-
-        self.controls: dict[str, widgets.Widget] = {
-            "shape": widgets.Dropdown(options=list(SHAPES), value=shape, description="shape"),
-            "cyclical": widgets.Checkbox(value=cyclical, description="cyclical"),
-            "total_steps": slider(widgets.IntSlider, total_steps, 1, max_steps, 1, "total_steps T"),
-            "n": slider(widgets.IntSlider, n, 1, max_steps, 1, "steps drawn n"),
-            "baseline": slider(widgets.FloatSlider, float(baseline), 0.0, 1.0, 0.01, "baseline"),
-            "ratio": slider(widgets.FloatSlider, float(ratio), 0.01, 1.0, 0.01, "ratio R"),
-            "delay": slider(widgets.IntSlider, delay, 0, max_steps, 1, "delay (klstart)"),
-            "toggles": widgets.Text(value=format_toggles(toggles), description="toggles",
-                                    placeholder="30:off, 70:on", continuous_update=False),
-        }
+        self.controls: dict[str, widgets.Widget] = {}
+        for name, setting in SETTINGS.items():
+            if setting.explore:
+                high = max_steps if setting.kind == "int" else setting.high
+                self.controls[name] = _setting_control(setting.kind, settings[name], setting.low, high, setting.label,
+                                                       continuous_update)
+        for name, parameter in annealing_parameters().items():
+            self.controls[name] = _setting_control("real", float(settings[name]), parameter.high / 100, parameter.high,
+                                                   name, continuous_update)
+        self.controls["n"] = _setting_control("int", n, 1, max_steps, "steps drawn n", continuous_update)
+        self.controls["toggles"] = widgets.Text(value=format_toggles(toggles), description="toggles",
+                                                placeholder="30:off, 70:on", continuous_update=False)
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.status = widgets.HTML()
         c = self.controls
+        parameters = [c[name] for name in annealing_parameters()]
         self.view.image.add_class("vaelib-schedule-explorer-image")
         self.widget = widgets.VBox([
             widgets.HBox([c["shape"], c["cyclical"], c["toggles"]]),
             widgets.HBox([c["total_steps"], c["n"]]),
             widgets.HBox([c["baseline"], c["ratio"], c["delay"]]),
+            *([widgets.HBox(parameters)] if parameters else []),
             self.status,
             self.view.image,
         ])
@@ -392,12 +405,14 @@ class ScheduleExplorer:
     @property
     def settings(self) -> dict[str, Any]:
         """The controls' Annealer arguments, e.g. ``Annealer(**explorer.settings)``."""
-        keys = ("total_steps", "shape", "baseline", "cyclical", "ratio", "delay")
-        return {key: self.controls[key].value for key in keys}
+        return {name: self.controls[name].value for name in self.names}
 
     def update(self) -> None:
         """Recompute the schedule from the controls and redraw it in place (or report why not)."""
         settings, n = self.settings, self.controls["n"].value
+        used = {parameter.name for parameter in SHAPES[settings["shape"]].parameters}
+        for name in annealing_parameters():
+            self.controls[name].disabled = name not in used
         try:
             toggles = parse_toggles(self.controls["toggles"].value)
             weights = schedule_trace(settings, n, toggles)
