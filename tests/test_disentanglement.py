@@ -18,11 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import mutual_info_score
 
+import vaelib.disentanglement
 from vaelib.disentanglement import (
     DEFAULT_SIZES,
     FAST_SIZES,
+    IMPORTANCE_ROUNDOFF,
+    SCORES,
     EvaluationSizes,
     beta_vae_score,
     dci,
@@ -30,8 +34,11 @@ from vaelib.disentanglement import (
     evaluate,
     factor_vae_score,
     mig,
+    registry,
     sap,
 )
+from vaelib.disentanglement.sampling import check_n_jobs
+from vaelib.threads import available_threads, cpu_count
 
 SIZES = (3, 5, 8, 4)
 K = len(SIZES)
@@ -371,6 +378,70 @@ def test_dci_of_noise_and_rotation() -> None:
     assert rotated["disentanglement"] < 0.7
 
 
+def _dci_problem(seed: int = 14) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Noisy factor codes plus two noise codes: train (300 points) and test (200) splits."""
+    rng = np.random.default_rng(seed)
+    factors_train, factors_test = toy_sample(300, seed, DCI_SIZES), toy_sample(200, seed + 1, DCI_SIZES)
+
+    def codes(f: np.ndarray) -> np.ndarray:
+        return np.column_stack([f + 0.5 * rng.standard_normal(f.shape), rng.standard_normal((len(f), 2))])
+
+    return codes(factors_train), factors_train, codes(factors_test), factors_test
+
+
+def test_dci_in_parallel_equals_serial() -> None:
+    # Two worker processes fit the factors largest-first (4, 3, 2 classes: the reverse of the
+    # factor order); the scores are the serial ones to the last bit.
+    problem = _dci_problem()
+    serial = dci(*problem, random_state=3, n_jobs=1)
+    assert dci(*problem, random_state=3, n_jobs=2) == serial
+    assert 0.0 < serial["disentanglement"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "error", "match"),
+    [
+        (0, ValueError, "n_jobs must be a positive int or None .*got 0"),
+        (-1, ValueError, "n_jobs must be a positive int or None .*got -1"),
+        (2.5, TypeError, "n_jobs must be a positive int or None, got 2.5"),
+        (True, TypeError, "n_jobs must be a positive int or None, got True"),
+        ("2", TypeError, "n_jobs must be a positive int or None, got '2'"),
+    ],
+)
+def test_bad_n_jobs_raises(n_jobs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        dci(CODES, FACTORS, CODES, FACTORS, n_jobs=n_jobs)
+    with pytest.raises(error, match=match):
+        evaluate(ToyGrid(), identity, scores="mig", n_jobs=n_jobs)
+
+
+@pytest.mark.parametrize(("variable", "expected"), [("3", 3), ("4,2", 4), ("0", None), ("many", None), (None, None)])
+def test_n_jobs_none_means_the_threads_given(monkeypatch, variable, expected) -> None:
+    if variable is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", variable)
+    assert available_threads() == (expected or cpu_count())
+    assert check_n_jobs(None) == available_threads()
+
+
+def test_dci_treats_round_off_negative_importances_as_zero() -> None:
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, DCI_SIZES, size=(200, len(DCI_SIZES)))
+    codes = np.column_stack([3.0 * factors, rng.standard_normal((200, 2))])  # well separated
+    # dci seeds every factor's classifier with one integer drawn from random_state.
+    seed = int(np.random.default_rng(0).integers(2**31))
+    importance = np.column_stack(
+        [GradientBoostingClassifier(random_state=seed).fit(codes, f).feature_importances_ for f in factors.T]
+    )
+    assert -IMPORTANCE_ROUNDOFF < importance.min() < 0  # round-off of the trees, about -2e-17
+    scores = dci(codes, factors, codes, factors, random_state=0, n_jobs=1)
+    clipped = dci_from_importance(np.clip(importance, 0.0, None))
+    assert {name: scores[name] for name in clipped} == clipped
+    with pytest.raises(ValueError, match=r"finite and non-negative, got minimum -0\.1"):
+        dci_from_importance(np.where(importance == importance.min(), -0.1, importance))
+
+
 # ----------------------------------------------------------------------------- evaluate
 
 TINY = EvaluationSizes(
@@ -416,9 +487,83 @@ def test_presets_follow_disentanglement_lib() -> None:
         factor_vae_eval=5_000, variance_estimate=10_000, mig=10_000, sap_train=10_000, sap_test=5_000,
     )
     assert {name: getattr(DEFAULT_SIZES, name) for name in published} == published
-    assert (DEFAULT_SIZES.dci_train, DEFAULT_SIZES.dci_test) == (2_000, 1_000)
+    assert (DEFAULT_SIZES.dci_train, DEFAULT_SIZES.dci_test) == (10_000, 5_000)
     for field in dataclasses.fields(EvaluationSizes):
         assert getattr(FAST_SIZES, field.name) <= getattr(DEFAULT_SIZES, field.name)
+
+
+def test_evaluation_sizes_are_the_size_fields_of_the_builtin_metrics() -> None:
+    fields = registry.size_fields(registry.BUILTIN)
+    assert [field.name for field in dataclasses.fields(EvaluationSizes)] == [field.name for field in fields] == [
+        "batch_size", "beta_vae_train", "beta_vae_eval", "factor_vae_train", "factor_vae_eval",
+        "variance_estimate", "mig", "sap_train", "sap_test", "dci_train", "dci_test",
+    ]
+    assert dataclasses.asdict(FAST_SIZES) == {field.name: field.fast for field in fields}
+    assert registry.names() == tuple(SCORES) == ("beta_vae", "factor_vae", "mig", "sap", "dci")
+
+
+def test_evaluate_passes_n_jobs_to_dci(evaluated) -> None:
+    parallel = evaluate(ToyGrid((1, 2, 3, 4)), identity, sizes=TINY, scores="dci", random_state=13, n_jobs=2)
+    assert parallel == {name: value for name, value in evaluated.items() if name.startswith("dci_")}
+
+
+def _mean_abs_code(call: registry.MetricCall) -> dict[str, float]:
+    return {"mean_abs_code": float(np.abs(call.train.codes).mean())}
+
+
+MEAN_ABS_CODE = registry.Metric(
+    "mean_abs_code", _mean_abs_code, keys=("mean_abs_code",),
+    sizes=(registry.SizeField("mean_abs_code", 10_000, 40, "Points for the mean |code|"),),
+    train_size="mean_abs_code",
+)
+
+
+def test_a_registered_metric_is_listed_and_evaluated(evaluated) -> None:
+    data = ToyGrid((1, 2, 3, 4))
+
+    def train_codes(n: int) -> np.ndarray:
+        """The shared training sample of n points: stream TRAIN_STREAM; identity codes are the factors."""
+        stream = np.random.default_rng(13).spawn(registry.stream_count())[registry.TRAIN_STREAM]
+        return data.sample_factors(n, stream).astype(float)
+
+    with registry.registered(MEAN_ABS_CODE):
+        assert SCORES[-1] == "mean_abs_code" and "mean_abs_code" in registry.names()
+        full = vaelib.disentanglement.evaluate(
+            data, identity, sizes=TINY, random_state=13, extra_sizes={"mean_abs_code": 200}
+        )
+        fast = vaelib.disentanglement.evaluate(data, identity, fast=True, scores=["mean_abs_code"], random_state=13)
+        with pytest.raises(ValueError, match=r"extra_sizes keys must be .*\['mean_abs_code'\].*got \['mig'\]"):
+            evaluate(data, identity, scores=["mig"], extra_sizes={"mig": 10})
+    # The metric runs last on the first 200 shared points; the built-in scores do not move.
+    assert list(full) == [*evaluated, "mean_abs_code"]
+    assert {name: full[name] for name in evaluated} == evaluated
+    assert full["mean_abs_code"] == pytest.approx(np.abs(train_codes(300)[:200]).mean(), rel=1e-12)  # TINY: 300
+    assert fast == {"mean_abs_code": pytest.approx(np.abs(train_codes(40)).mean(), rel=1e-12)}  # its fast size
+    assert "mean_abs_code" not in SCORES
+    with pytest.raises(ValueError, match="scores must be a non-empty selection"):
+        evaluate(data, identity, scores=["mean_abs_code"])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: registry.register(dataclasses.replace(MEAN_ABS_CODE, name="mig")),
+         "a metric named 'mig' is already registered"),
+        (lambda: registry.register(dataclasses.replace(MEAN_ABS_CODE, keys=("sap",))),
+         r"result keys \['sap'\] of metric 'mean_abs_code' are already registered"),
+        (lambda: registry.register(dataclasses.replace(
+            MEAN_ABS_CODE, sizes=(registry.SizeField("batch_size", 32, 32, "Batch"),), train_size="batch_size")),
+         "size field 'batch_size' of metric 'mean_abs_code' differs from the registered"),
+        (lambda: dataclasses.replace(MEAN_ABS_CODE, train_size="points"),
+         r"train_size of metric 'mean_abs_code' must be one of its size fields \['mean_abs_code'\]"),
+        (lambda: registry.unregister("dci"), "the built-in metric 'dci' cannot be unregistered"),
+        (lambda: registry.unregister("irs"), r"no metric named 'irs' is registered; registered: \('beta_vae'"),
+    ],
+)
+def test_registry_rejects_clashes(call, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+    assert registry.names() == ("beta_vae", "factor_vae", "mig", "sap", "dci")
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -473,7 +618,7 @@ ONE_CONSTANT = np.column_stack([FACTORS[:, 0], np.zeros(6, int)])
         (lambda: dci(CODES, FACTORS[:, :1], CODES, FACTORS[:, :1]), ValueError,
          r"at least 2 factors \(columns\) for DCI, got shape \(6, 1\)"),
         (lambda: dci(CODES, FACTORS, CODES, FACTORS, random_state=1.5), TypeError,
-         "random_state must be an int seed or a numpy.random.Generator, got 1.5"),
+         "random_state must be an int seed >= 0, a numpy.random.Generator or a numpy.random.RandomState, got 1.5"),
         (lambda: dci_from_importance(np.ones((1, 3))), ValueError,
          r"D >= 2 codes and K >= 2 factors, got shape \(1, 3\)"),
         (lambda: dci_from_importance(-np.eye(2)), ValueError, "finite and non-negative, got minimum -1.0"),

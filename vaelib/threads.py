@@ -12,7 +12,7 @@ import os
 
 from vaelib.validation import positive_int
 
-__all__ = ["THREAD_VARIABLES", "cpu_count", "share_cores", "thread_environment"]
+__all__ = ["THREAD_VARIABLES", "available_threads", "cpu_count", "share_cores", "thread_environment"]
 
 THREAD_VARIABLES: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """The environment variables that size the thread pools of torch (OpenMP) and MKL."""
@@ -23,6 +23,13 @@ def cpu_count() -> int:
     with contextlib.suppress(AttributeError):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+def available_threads() -> int:
+    """Threads this process was given: ``OMP_NUM_THREADS`` when it is set to a positive int (its
+    first entry, for a nested list such as ``"4,2"``), else :func:`cpu_count`."""
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else cpu_count()
 
 
 def share_cores(parts: int) -> int:
