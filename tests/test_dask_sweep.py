@@ -280,7 +280,7 @@ def test_kernels_share_each_hosts_cores_among_all_its_worker_threads(dask_cluste
     notebook = tmp_path / "threads.ipynb"
     nbformat.write(nb, notebook)
     from vaelib.dask_runner import kernel_threads
-    from vaelib.sweep import _cpu_count
+    from vaelib.threads import cpu_count as _cpu_count
 
     expected = max(1, _cpu_count() // 2)
     assert kernel_threads(client) == {"127.0.0.1": expected}
