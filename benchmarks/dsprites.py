@@ -9,6 +9,9 @@ conversion, placement of the cached sprites) and compares with
 * naive: rasterising each image separately on its full frame (the same shapes and positions,
   one image at a time), checked to give identical images.
 
+It also times the training stream ``DSprites(size).sampler(64)`` (64 freshly drawn factor
+combinations per call, what ``fit`` trains on) against the same memory copy, per image.
+
 Run: ``.venv/bin/python benchmarks/dsprites.py``. Prints images/s (best of several repeats) and
 ratios against the baselines.
 """
@@ -21,7 +24,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from vaelib.data.dsprites import SPRITE_RADIUS, DSprites, _mask_radius, _rasterize, _sprite_masks
+from vaelib.data.dsprites import DSprites
+from vaelib.data.sprites import SPRITE_RADIUS, mask_radius, rasterize, sprite_masks
 
 BATCH = 10_000
 NAIVE_BATCH = 300
@@ -41,18 +45,18 @@ def best_rate(work: Callable[[], object], n_images: int, repeats: int = REPEATS)
 def naive_render(data: DSprites, factors: np.ndarray) -> torch.Tensor:
     """One image at a time: evaluate the sprite at every pixel of the frame, shape (N, 1, S, S)."""
     size = data.image_size
-    half = _mask_radius(size)
+    half = mask_radius(size)
     travel = size - 2 * half - 1
     values = data.factor_values
     pixels = np.arange(size, dtype=np.float64)
     images = np.empty((len(factors), size, size), dtype=np.float32)
-    for n, (_, shape, scale, orientation, pos_x, pos_y) in enumerate(factors):
-        centre_col = half + math.floor(values[4][pos_x] * travel + 0.5)
-        centre_row = half + math.floor(values[5][pos_y] * travel + 0.5)
-        images[n] = _rasterize(
+    for n, (shape, scale, orientation, pos_x, pos_y) in enumerate(factors):
+        centre_col = half + math.floor(values[3][pos_x] * travel + 0.5)
+        centre_row = half + math.floor(values[4][pos_y] * travel + 0.5)
+        images[n] = rasterize(
             int(shape),
-            values[2][scale],
-            values[3][orientation],
+            values[1][scale],
+            values[2][orientation],
             pixels[None, :] - centre_col,
             pixels[:, None] - centre_row,
             SPRITE_RADIUS * size,
@@ -66,13 +70,15 @@ def main() -> None:
     print(f"batch {BATCH} random indices, best of {REPEATS}; images/s and ratio render/baseline")
     for size in (64, 32, 16):
         start = time.perf_counter()
-        _sprite_masks(size)
+        sprite_masks(size)
         setup = time.perf_counter() - start
         data = DSprites(size)
         indices = rng.integers(0, len(data), BATCH)
         source = np.ones((BATCH, size, size), dtype=np.float32)
 
         render = best_rate(lambda: data[indices], BATCH)
+        sampler = data.sampler(64, seed=0)
+        stream = best_rate(lambda: [sampler() for _ in range(BATCH // 64)], BATCH // 64 * 64)
         copy = best_rate(lambda: torch.from_numpy(source.copy()), BATCH)
         zeros = best_rate(lambda: torch.zeros(BATCH, 1, size, size), BATCH)
         factors = data.index_to_factors(indices[:NAIVE_BATCH])
@@ -81,6 +87,7 @@ def main() -> None:
 
         print(f"\n{size}x{size}  (720 sprites rasterised once in {setup * 1e3:.1f} ms)")
         print(f"  render (DSprites[indices]) {render:>12,.0f} images/s")
+        print(f"  stream (sampler(64) calls) {stream:>12,.0f} images/s   stream / memory copy = {stream / copy:6.2f}x")
         baselines = {"memory copy": copy, "torch.zeros": zeros, "naive per-image": naive}
         for name, rate in baselines.items():
             print(f"  {name:<26} {rate:>12,.0f} images/s   render / {name} = {render / rate:6.2f}x")

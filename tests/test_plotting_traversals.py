@@ -248,7 +248,7 @@ def test_factor_examples_rejects_bad_arguments() -> None:
         factor_examples([1, 2])
     with pytest.raises(ValueError, match=r"n_values must be >= 2, got 1"):
         factor_examples(CodedFactors(), n_values=1)
-    with pytest.raises(TypeError, match=r"random_state must be a numpy.random.Generator or an int seed >= 0, got 'x'"):
+    with pytest.raises(TypeError, match=r"random_state must be an int seed >= 0, a numpy.random.Generator or a numpy.random.RandomState, got 'x'"):
         factor_examples(CodedFactors(), random_state="x")
 
 

@@ -2,54 +2,48 @@
 
 dSprites (Matthey, Higgins, Hassabis & Lerchner 2017, "dSprites: Disentanglement testing Sprites
 dataset", https://github.com/deepmind/dsprites-dataset; used by Higgins et al. 2017, "beta-VAE",
-ICLR) holds one binary 64x64 image for every combination of six ground-truth factors::
+ICLR) holds one binary 64x64 image for every combination of its ground-truth factors::
 
-    color (1) x shape (3) x scale (6) x orientation (40) x posX (32) x posY (32) = 737,280 images
+    shape (3) x scale (6) x orientation (40) x posX (32) x posY (32) = 737,280 images
 
+(DeepMind's files also list a constant ``color`` factor with one value; like disentanglement_lib's
+``dsprites_full`` the factors here leave it out, so factor rows are ``latents_classes[:, 1:]``.)
 :class:`DSprites` re-creates that grid procedurally: same factors, sizes, published latent values
 and flat index order (``latents_bases``), so indices and factor classes carry over. Images are
 rendered from factor indices when asked for; the whole set is never stored. Pixels are not
-byte-identical to DeepMind's files, which this module neither needs nor downloads.
+byte-identical to DeepMind's files, which this module neither needs nor downloads; users who have
+the file can read it with :meth:`DSprites.from_npz` instead.
 
-Geometry (in pixels of an ``S x S`` image, rows down, columns right):
-
-* Every shape is scaled so that its circumradius about its rotation centre is
-  ``scale * SPRITE_RADIUS * S`` (``SPRITE_RADIUS = 0.22``; 14.1 px at scale 1 and ``S = 64``).
-  In units of that radius: the square has half-side ``1/sqrt(2)``; the ellipse has semi-axes
-  1 (horizontal at orientation 0) and 1/2; the heart is the classic union of a unit-side square
-  standing on a corner and two discs of diameter 1 centred on the midpoints of its two upper
-  sides, centred on its bounding box and divided by its circumradius about that centre (area
-  ``(1 + pi/4) / 0.9512^2`` in these units).
-* A shape rotates counter-clockwise (as seen on screen) by ``orientation`` radians about its
-  centre. Orientations 0 and 2*pi are the same rotation, so their images coincide, as in dSprites.
-* A pixel is foreground (1.0) when its centre lies inside the shape; images are binary.
-* With ``R = floor(SPRITE_RADIUS * S)`` the sprite centre sits at pixel
-  ``(row, column) = (R + round(posY * (S - 2R - 1)), R + round(posX * (S - 2R - 1)))``: posX moves
-  the sprite right, posY moves it down, every translation is a whole number of pixels and the
-  sprite never leaves the frame. At ``S = 64`` the 32 positions are 32 distinct columns (rows);
-  at smaller sizes neighbouring positions can share a pixel.
-
-The radius 0.22 makes every change of scale, of shape, of position, and of orientation within a
-shape's symmetry period (square: < pi/2, ellipse: < pi, heart: < 2*pi) change the 64x64 image;
-at 0.20 two orientations of the smallest square already coincide. Orientations a symmetry period
-apart (e.g. a square turned by 2*pi*10/39, about pi/2) can coincide, as in dSprites.
+The sprites' geometry (shapes, sizes, rotation, pixel placement) is described and rasterised in
+:mod:`vaelib.data.sprites`.
 """
 from __future__ import annotations
 
-import functools
 import math
+import os
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 from numpy.lib.stride_tricks import as_strided
 
-FACTOR_NAMES: tuple[str, ...] = ("color", "shape", "scale", "orientation", "posX", "posY")
-FACTOR_SIZES: tuple[int, ...] = (1, 3, 6, 40, 32, 32)
-SHAPE_NAMES: tuple[str, ...] = ("square", "ellipse", "heart")
+from vaelib.data.sprites import ORIENTATIONS, SCALES, SHAPE_NAMES, SPRITE_RADIUS, mask_radius, sprite_masks
+from vaelib.rng import numpy_generator
+from vaelib.validation import is_integer
+
+__all__ = ["FACTOR_NAMES", "FACTOR_SIZES", "NPZ_FILE_NAME", "OBSERVATION_LAYOUTS", "SHAPE_NAMES", "SPRITE_RADIUS",
+           "SUPPORTED_IMAGE_SIZES", "DSprites", "DSpritesFile", "DSpritesSampler"]
+
+FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "posX", "posY")
+FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
 SUPPORTED_IMAGE_SIZES: tuple[int, ...] = (16, 32, 64)
-SPRITE_RADIUS: float = 0.22
-"""Circumradius of every shape at scale 1, as a fraction of the image side."""
+OBSERVATION_LAYOUTS: tuple[str, ...] = ("torch", "numpy")
+"""``DSprites(observations=...)``: ``"torch"`` float32 tensors (N, 1, S, S) for vaelib models, or
+``"numpy"`` float32 arrays (N, S, S, 1), the layout of disentanglement_lib's ``dsprites_full``."""
+NPZ_FILE_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+"""DeepMind's file (https://github.com/deepmind/dsprites-dataset), read by :meth:`DSprites.from_npz`."""
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -61,10 +55,9 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 _FACTOR_VALUES: tuple[np.ndarray, ...] = tuple(
     _read_only(values)
     for values in (
-        np.array([1.0]),
         np.array([1.0, 2.0, 3.0]),
-        np.linspace(0.5, 1.0, 6),
-        np.linspace(0.0, 2.0 * np.pi, 40),
+        SCALES,
+        ORIENTATIONS,
         np.linspace(0.0, 1.0, 32),
         np.linspace(0.0, 1.0, 32),
     )
@@ -74,94 +67,7 @@ _BASES: np.ndarray = _read_only(
     np.array([math.prod(FACTOR_SIZES[i + 1 :]) for i in range(len(FACTOR_SIZES))], dtype=np.int64)
 )
 _NUM_IMAGES: int = math.prod(FACTOR_SIZES)
-_SHAPE, _SCALE, _ORIENTATION, _POS_X, _POS_Y = 1, 2, 3, 4, 5
-
-# Shapes in units of their circumradius (see the module docstring).
-_SQUARE_HALF_SIDE = 1.0 / math.sqrt(2.0)
-_ELLIPSE_MINOR = 0.5
-_HEART_HALF_DIAGONAL = 1.0 / math.sqrt(2.0)  # unit-side square standing on a corner
-_HEART_DISC_CENTRE = 0.5 / math.sqrt(2.0)  # discs at (+-c, c), the midpoints of the upper sides
-_HEART_CENTRE_Y = (_HEART_DISC_CENTRE + 0.5 - _HEART_HALF_DIAGONAL) / 2.0  # bounding-box centre
-# The far sides of the discs lie farther from the centre than the bottom corner does.
-_HEART_CIRCUMRADIUS = 0.5 + math.hypot(_HEART_DISC_CENTRE, _HEART_DISC_CENTRE - _HEART_CENTRE_Y)
-
-
-def _inside_square(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.maximum(np.abs(u), np.abs(v)) <= _SQUARE_HALF_SIDE
-
-
-def _inside_ellipse(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u**2 + (v / _ELLIPSE_MINOR) ** 2 <= 1.0
-
-
-def _inside_heart(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    x = np.abs(u) * _HEART_CIRCUMRADIUS  # the heart is mirror-symmetric in x
-    y = v * _HEART_CIRCUMRADIUS + _HEART_CENTRE_Y
-    in_square = x + np.abs(y) <= _HEART_HALF_DIAGONAL
-    in_disc = (x - _HEART_DISC_CENTRE) ** 2 + (y - _HEART_DISC_CENTRE) ** 2 <= 0.25
-    return in_square | in_disc
-
-
-_INSIDE = (_inside_square, _inside_ellipse, _inside_heart)
-
-
-def _rasterize(
-    shape: int,
-    scale: npt.ArrayLike,
-    orientation: npt.ArrayLike,
-    d_col: npt.ArrayLike,
-    d_row: npt.ArrayLike,
-    radius_px: float,
-) -> np.ndarray:
-    """Whether pixel centres lie inside a sprite (the shape of :data:`SHAPE_NAMES` at ``shape``).
-
-    ``scale`` and ``orientation`` (radians) are latent values; ``d_col`` (right) and ``d_row``
-    (down) are pixel offsets from the sprite centre; ``radius_px`` is the circumradius at scale 1
-    in pixels. All array arguments broadcast together; the result has their broadcast shape.
-    """
-    angle = np.mod(orientation, 2.0 * np.pi)  # 2*pi is the rotation 0, exactly
-    size = np.multiply(scale, radius_px)
-    x = np.divide(d_col, size)
-    y = -np.divide(d_row, size)  # y up, so positive angles turn counter-clockwise on screen
-    cos, sin = np.cos(angle), np.sin(angle)
-    return _INSIDE[shape](cos * x + sin * y, cos * y - sin * x)
-
-
-def _mask_radius(image_size: int) -> int:
-    """Half-width R in pixels of the square window (2R + 1 pixels wide) holding any sprite."""
-    return math.floor(SPRITE_RADIUS * image_size)
-
-
-@functools.lru_cache(maxsize=None)
-def _sprite_masks(image_size: int) -> np.ndarray:
-    """All 3 * 6 * 40 centred sprites, shape ``(720, 2R + 1, 2R + 1)``, float32 in {0, 1}.
-
-    Row ``(shape * 6 + scale) * 40 + orientation`` (factor class indices) holds that sprite with
-    its centre on the middle pixel. Computed once per image size, on first use.
-    """
-    half = _mask_radius(image_size)
-    offsets = np.arange(-half, half + 1, dtype=np.float64)
-    scales = _FACTOR_VALUES[_SCALE][:, None, None, None]
-    orientations = _FACTOR_VALUES[_ORIENTATION][None, :, None, None]
-    masks = np.stack(
-        [
-            _rasterize(
-                shape,
-                scales,
-                orientations,
-                offsets[None, None, None, :],
-                offsets[None, None, :, None],
-                SPRITE_RADIUS * image_size,
-            )
-            for shape in range(FACTOR_SIZES[_SHAPE])
-        ]
-    )
-    return _read_only(masks.reshape(-1, 2 * half + 1, 2 * half + 1).astype(np.float32))
-
-
-def _is_int(value: object) -> bool:
-    """Whether ``value`` is a Python or numpy integer (booleans excluded)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+_SHAPE, _SCALE, _ORIENTATION, _POS_X, _POS_Y = 0, 1, 2, 3, 4
 
 
 def _as_integer_array(values: npt.ArrayLike, name: str) -> np.ndarray:
@@ -174,17 +80,12 @@ def _as_integer_array(values: npt.ArrayLike, name: str) -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
-def _as_generator(random_state: np.random.Generator | int) -> np.random.Generator:
-    """A numpy Generator from ``random_state`` (a Generator, returned as is, or an int seed)."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if not _is_int(random_state):
-        raise TypeError(
-            f"random_state must be a numpy.random.Generator or an int seed, got {random_state!r}"
-        )
-    if random_state < 0:
-        raise ValueError(f"random_state must be a non-negative seed, got {random_state}")
-    return np.random.default_rng(int(random_state))
+def _check_count(name: str, n: Any) -> int:
+    if not is_integer(n):
+        raise TypeError(f"{name} must be an int, got {n!r}")
+    if n < 0:
+        raise ValueError(f"{name} must be >= 0, got {n}")
+    return int(n)
 
 
 class DSprites:
@@ -194,7 +95,6 @@ class DSprites:
     latent values (:attr:`factor_values`):
 
     ============  =====  ======================================================
-    color         1      1.0
     shape         3      1.0, 2.0, 3.0 (square, ellipse, heart)
     scale         6      linspace(0.5, 1, 6)
     orientation   40     linspace(0, 2*pi, 40) radians (0 and 2*pi coincide)
@@ -202,41 +102,54 @@ class DSprites:
     posY          32     linspace(0, 1, 32), top to bottom
     ============  =====  ======================================================
 
-    The flat index of a factor combination is ``factors @ (737280, 245760, 40960, 1024, 32, 1)``
-    (dSprites' ``latents_bases``), so index ``i`` names the same factors as row ``i`` of
-    dSprites' ``latents_classes``. The rendering geometry is described in the module docstring.
+    dSprites' files also list a constant ``color`` factor (one class, white); it is left out here,
+    as in disentanglement_lib's ``dsprites_full``. The flat index of a factor combination is
+    ``factors @ (245760, 40960, 1024, 32, 1)`` (dSprites' ``latents_bases`` without color's), so
+    index ``i`` names the factors of row ``i`` of dSprites' ``latents_classes[:, 1:]``. The
+    rendering geometry is described in :mod:`vaelib.data.sprites`.
 
     Besides indexing (``len(data) == 737280``; ``data[i]`` is one image of shape ``(1, S, S)``,
-    ``data[indices]`` a batch ``(N, 1, S, S)``) the class offers disentanglement_lib's
-    ``GroundTruthData`` interface (Locatello et al. 2019) that disentanglement metrics use:
-    :attr:`num_factors`, :attr:`factor_sizes`, :meth:`sample_factors`,
-    :meth:`sample_observations_from_factors` and :meth:`sample`. Note that ``color`` is a factor
-    with a single class, kept so that indices match dSprites; metrics that normalise by a factor's
-    entropy must skip it.
+    ``data[indices]`` a batch ``(N, 1, S, S)``) and training batches (:meth:`sampler`), the class
+    is a drop-in for disentanglement_lib's ``GroundTruthData`` (Locatello et al. 2019):
+    :attr:`num_factors`, :attr:`factors_num_values`, :attr:`observation_shape`,
+    :attr:`observation_factor_names`, :meth:`sample_factors`,
+    :meth:`sample_observations_from_factors`, :meth:`sample` and :meth:`sample_observations`,
+    each ``random_state`` an int seed, a :class:`numpy.random.Generator` or a legacy
+    :class:`numpy.random.RandomState` (advanced in place). With ``observations="numpy"`` the
+    observations are float32 arrays ``(N, S, S, 1)``, as disentanglement_lib's own ``DSprites``
+    gives them, so metric code written against that interface runs unchanged.
 
-    Images are CPU ``torch.float32`` tensors with values in {0.0, 1.0}. The 720 centred sprites
-    of an image size are rasterised once, on first use, and shared by all instances; a batch is
-    then placed by whole-pixel translation in one vectorised copy.
+    Images are binary (values in {0.0, 1.0}). The 720 centred sprites of an image size are
+    rasterised once, on first use, and shared by all instances; a batch is then placed by
+    whole-pixel translation in one vectorised copy.
 
     Parameters
     ----------
     image_size
         Side S of the square images in pixels, one of :data:`SUPPORTED_IMAGE_SIZES`
         (16, 32, 64). 64 matches dSprites; all factor changes give distinct images there
-        (see the module docstring), whereas smaller sizes merge neighbouring positions.
+        (see :mod:`vaelib.data.sprites`), whereas smaller sizes merge neighbouring positions.
+    observations
+        Layout of what the ground-truth-data methods return (:data:`OBSERVATION_LAYOUTS`):
+        ``"torch"`` (default) CPU float32 tensors ``(N, 1, S, S)``, what vaelib's models take;
+        ``"numpy"`` float32 arrays ``(N, S, S, 1)``. :meth:`render`, indexing and
+        :meth:`sampler` always give tensors.
     """
 
     factor_names: tuple[str, ...] = FACTOR_NAMES
     factor_sizes: tuple[int, ...] = FACTOR_SIZES
     shape_names: tuple[str, ...] = SHAPE_NAMES
 
-    def __init__(self, image_size: int = 64) -> None:
-        if not _is_int(image_size):
+    def __init__(self, image_size: int = 64, observations: str = "torch") -> None:
+        if not is_integer(image_size):
             raise TypeError(f"image_size must be an int, got {image_size!r}")
         if image_size not in SUPPORTED_IMAGE_SIZES:
             raise ValueError(f"image_size must be one of {SUPPORTED_IMAGE_SIZES}, got {image_size}")
+        if observations not in OBSERVATION_LAYOUTS:
+            raise ValueError(f"observations must be one of {OBSERVATION_LAYOUTS}, got {observations!r}")
         self.image_size: int = int(image_size)
-        half = _mask_radius(self.image_size)
+        self.observations = observations
+        half = mask_radius(self.image_size)
         travel = self.image_size - 2 * half - 1
         # Top-left corner of the sprite window for each position class (whole pixels).
         self._corner: np.ndarray = _read_only(
@@ -244,12 +157,24 @@ class DSprites:
         )
 
     def __repr__(self) -> str:
-        return f"DSprites(image_size={self.image_size})"
+        layout = "" if self.observations == "torch" else f", observations={self.observations!r}"
+        return f"{type(self).__name__}(image_size={self.image_size}{layout})"
 
+    # -- disentanglement_lib's ground-truth data ---------------------------------------------
     @property
     def num_factors(self) -> int:
-        """Number of factors, 6 (color included)."""
+        """Number of factors, 5."""
         return len(self.factor_sizes)
+
+    @property
+    def factors_num_values(self) -> list[int]:
+        """Classes per factor, ``[3, 6, 40, 32, 32]`` (disentanglement_lib's name for :attr:`factor_sizes`)."""
+        return list(self.factor_sizes)
+
+    @property
+    def observation_factor_names(self) -> list[str]:
+        """The names of the factors, in column order."""
+        return list(self.factor_names)
 
     @property
     def factor_values(self) -> list[np.ndarray]:
@@ -258,9 +183,49 @@ class DSprites:
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
-        """Shape ``(1, S, S)`` of one image."""
-        return (1, self.image_size, self.image_size)
+        """Shape of one observation: ``(1, S, S)``, or ``(S, S, 1)`` with ``observations="numpy"``."""
+        side = self.image_size
+        return (1, side, side) if self.observations == "torch" else (side, side, 1)
 
+    def sample_factors(self, num: int, random_state: Any) -> npt.NDArray[np.int64]:
+        """Draw factor class indices uniformly and independently.
+
+        Parameters
+        ----------
+        num
+            Number of samples, >= 0.
+        random_state
+            int seed, :class:`numpy.random.Generator` or :class:`numpy.random.RandomState`.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64, shape ``(num, 5)``.
+        """
+        num = _check_count("n", num)
+        rng = numpy_generator(random_state)
+        return rng.integers(0, FACTOR_SIZES, size=(num, self.num_factors), dtype=np.int64)
+
+    def sample_observations_from_factors(self, factors: npt.ArrayLike, random_state: Any) -> Any:
+        """Images of factor class indices ``(N, 5)``, in the layout of ``observations``.
+
+        Rendering is deterministic, so ``random_state`` is only checked, as for dSprites in
+        disentanglement_lib.
+        """
+        numpy_generator(random_state)
+        images = self.render(factors)
+        return images if self.observations == "torch" else images.numpy().transpose(0, 2, 3, 1).copy()
+
+    def sample(self, num: int, random_state: Any) -> tuple[npt.NDArray[np.int64], Any]:
+        """Draw ``num`` factor combinations and their images: ``(factors (num, 5), observations)``."""
+        factors = self.sample_factors(num, random_state)
+        return factors, self.sample_observations_from_factors(factors, random_state)
+
+    def sample_observations(self, num: int, random_state: Any) -> Any:
+        """``num`` images of uniformly drawn factors (the second item of :meth:`sample`)."""
+        return self.sample(num, random_state)[1]
+
+    # -- indices and images -----------------------------------------------------------------
     def __len__(self) -> int:
         return _NUM_IMAGES
 
@@ -280,7 +245,7 @@ class DSprites:
         return images[0] if np.ndim(key) == 0 else images
 
     def index_to_factors(self, indices: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """Factor class indices of flat indices (the rows of dSprites' ``latents_classes``).
+        """Factor class indices of flat indices (the rows of dSprites' ``latents_classes[:, 1:]``).
 
         Parameters
         ----------
@@ -290,7 +255,7 @@ class DSprites:
         Returns
         -------
         numpy.ndarray
-            int64, shape ``(N, 6)`` (``N = 1`` for a scalar).
+            int64, shape ``(N, 5)`` (``N = 1`` for a scalar).
         """
         array = _as_integer_array(indices, "indices")
         if array.ndim > 1:
@@ -302,18 +267,7 @@ class DSprites:
         return (array[:, None] // _BASES) % np.asarray(FACTOR_SIZES)
 
     def factors_to_index(self, factors: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """Flat indices of factor class indices; inverse of :meth:`index_to_factors`.
-
-        Parameters
-        ----------
-        factors
-            Integer array-like, shape ``(N, 6)``, column ``k`` in ``[0, factor_sizes[k])``.
-
-        Returns
-        -------
-        numpy.ndarray
-            int64, shape ``(N,)``.
-        """
+        """Flat indices of factor class indices ``(N, 5)``; inverse of :meth:`index_to_factors`."""
         return self._check_factors(factors) @ _BASES
 
     def render(self, factors: npt.ArrayLike) -> torch.Tensor:
@@ -322,7 +276,7 @@ class DSprites:
         Parameters
         ----------
         factors
-            Integer array-like, shape ``(N, 6)``, column ``k`` in ``[0, factor_sizes[k])``.
+            Integer array-like, shape ``(N, 5)``, column ``k`` in ``[0, factor_sizes[k])``.
 
         Returns
         -------
@@ -330,7 +284,7 @@ class DSprites:
             float32 on the CPU, shape ``(N, 1, S, S)``, values in {0.0, 1.0}.
         """
         factors = self._check_factors(factors)
-        masks = _sprite_masks(self.image_size)
+        masks = sprite_masks(self.image_size)
         width = masks.shape[-1]
         size = self.image_size
         sprite = np.ravel_multi_index(
@@ -350,56 +304,6 @@ class DSprites:
         windows[np.arange(len(factors)), top, left] = masks[sprite]
         return torch.from_numpy(images).unsqueeze(1)
 
-    def sample_factors(
-        self, n: int, random_state: np.random.Generator | int
-    ) -> npt.NDArray[np.int64]:
-        """Draw factor class indices uniformly and independently (disentanglement_lib interface).
-
-        Parameters
-        ----------
-        n
-            Number of samples, >= 0.
-        random_state
-            numpy Generator (advanced in place) or int seed.
-
-        Returns
-        -------
-        numpy.ndarray
-            int64, shape ``(n, 6)``.
-        """
-        if not _is_int(n):
-            raise TypeError(f"n must be an int, got {n!r}")
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        rng = _as_generator(random_state)
-        return rng.integers(0, FACTOR_SIZES, size=(int(n), self.num_factors), dtype=np.int64)
-
-    def sample_observations_from_factors(
-        self, factors: npt.ArrayLike, random_state: np.random.Generator | int
-    ) -> torch.Tensor:
-        """Images of factor class indices (disentanglement_lib interface).
-
-        Rendering is deterministic, so ``random_state`` (a numpy Generator or int seed) is only
-        checked, as for dSprites in disentanglement_lib. Shapes as in :meth:`render`:
-        ``(N, 6)`` integers in, ``(N, 1, S, S)`` float32 out.
-        """
-        _as_generator(random_state)
-        return self.render(factors)
-
-    def sample(
-        self, n: int, random_state: np.random.Generator | int
-    ) -> tuple[npt.NDArray[np.int64], torch.Tensor]:
-        """Draw ``n`` factor combinations and their images.
-
-        Returns
-        -------
-        tuple
-            Factor class indices (int64, shape ``(n, 6)``) and images (float32, shape
-            ``(n, 1, S, S)``).
-        """
-        factors = self.sample_factors(n, random_state)
-        return factors, self.render(factors)
-
     def sampler(self, batch_size: int, seed: int = 0) -> DSpritesSampler:
         """An endless stream of freshly drawn minibatches, for training on the whole factor grid.
 
@@ -410,7 +314,7 @@ class DSprites:
         return DSpritesSampler(self, batch_size, seed)
 
     def _check_factors(self, factors: npt.ArrayLike) -> np.ndarray:
-        """``factors`` as int64 ``(N, 6)`` after checking its shape and per-factor ranges."""
+        """``factors`` as int64 ``(N, 5)`` after checking its shape and per-factor ranges."""
         array = _as_integer_array(factors, "factors")
         if array.ndim != 2 or array.shape[1] != self.num_factors:
             raise ValueError(f"factors must have shape (N, {self.num_factors}), got {array.shape}")
@@ -421,6 +325,57 @@ class DSprites:
                     f"factors[:, {column}] ({name}) must lie in [0, {size}), got {bad[0]}"
                 )
         return array
+
+    # -- DeepMind's file ----------------------------------------------------------------------
+    @classmethod
+    def from_npz(cls, path: str | os.PathLike, observations: str = "torch") -> DSpritesFile:
+        """DeepMind's own images, read from their ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz``.
+
+        The file holds ``imgs`` (N, 64, 64) uint8 and ``latents_classes`` (N, 6) (color first);
+        its pickled ``metadata`` is never loaded. The result behaves like ``DSprites(64)``, with
+        the file's pixels in place of the procedural ones; a file holding only some of the
+        combinations can be read too (factors are then sampled among its rows, and rendering a
+        combination it lacks is an error). The full file is 3 GB in memory (uint8).
+        """
+        return DSpritesFile(path, observations)
+
+
+class DSpritesFile(DSprites):
+    """:class:`DSprites` whose images are the rows of DeepMind's npz file (see :meth:`DSprites.from_npz`)."""
+
+    def __init__(self, path: str | os.PathLike, observations: str = "torch") -> None:
+        super().__init__(64, observations)
+        self.path = Path(path)
+        with np.load(self.path, allow_pickle=False) as archive:
+            missing = {"imgs", "latents_classes"} - set(archive.files)
+            if missing:
+                raise ValueError(f"{str(self.path)!r} is not a dSprites npz: it lacks {sorted(missing)}")
+            images, classes = archive["imgs"], archive["latents_classes"]
+        if images.ndim != 3 or images.shape[1:] != (64, 64) or classes.shape != (len(images), 6):
+            raise ValueError(
+                f"{str(self.path)!r} must hold imgs (N, 64, 64) and latents_classes (N, 6), got "
+                f"{images.shape} and {classes.shape}"
+            )
+        self.images = images
+        self.rows_factors = self._check_factors(classes[:, 1:])
+        self._row = np.full(_NUM_IMAGES, -1, dtype=np.int64)
+        self._row[self.rows_factors @ _BASES] = np.arange(len(images))
+
+    def __repr__(self) -> str:
+        return f"DSprites.from_npz({str(self.path)!r}, {len(self.images)} images)"
+
+    def render(self, factors: npt.ArrayLike) -> torch.Tensor:
+        """The file's images of factor class indices ``(N, 5)``: float32 ``(N, 1, 64, 64)``."""
+        rows = self._row[self._check_factors(factors) @ _BASES]
+        if (rows < 0).any():
+            raise ValueError(f"{str(self.path)!r} has no image of the factors {np.asarray(factors)[rows < 0][0].tolist()}")
+        return torch.from_numpy(self.images[rows].astype(np.float32)).unsqueeze(1)
+
+    def sample_factors(self, num: int, random_state: Any) -> npt.NDArray[np.int64]:
+        """Factors of ``num`` rows of the file drawn uniformly (for the full file: uniform factors)."""
+        num = _check_count("n", num)
+        rows = numpy_generator(random_state).integers(0, len(self.rows_factors), size=num)
+        return self.rows_factors[rows]
 
 
 class DSpritesSampler:
@@ -446,13 +401,13 @@ class DSpritesSampler:
     def __init__(self, data: DSprites, batch_size: int, seed: int = 0) -> None:
         if not isinstance(data, DSprites):
             raise TypeError(f"data must be a DSprites, got {type(data).__name__}")
-        if not _is_int(batch_size):
+        if not is_integer(batch_size):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.data = data
         self.batch_size = int(batch_size)
-        self.generator = _as_generator(seed)
+        self.generator = numpy_generator(seed)
 
     def __repr__(self) -> str:
         return f"DSpritesSampler({self.data!r}, batch_size={self.batch_size})"

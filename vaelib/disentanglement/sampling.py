@@ -82,15 +82,27 @@ def check_n_jobs(n_jobs: Any) -> int:
     return int(n_jobs)
 
 
+def factor_sizes(data: Any) -> tuple[int, ...]:
+    """Classes per factor of ground-truth data: ``data.factor_sizes`` (vaelib), or
+    ``data.factors_num_values`` (disentanglement_lib's own data objects)."""
+    for attribute in ("factor_sizes", "factors_num_values"):
+        if hasattr(data, attribute):
+            return tuple(int(size) for size in getattr(data, attribute))
+    raise TypeError(
+        f"data must follow the ground-truth data interface (no attribute 'factor_sizes'), got "
+        f"{type(data).__name__} (disentanglement_lib's 'factors_num_values' works too)"
+    )
+
+
 def varying_factors(data: GroundTruthData) -> np.ndarray:
     """Indices of the factors of ``data`` with at least 2 classes (there must be two or more)."""
-    for attribute in ("num_factors", "factor_sizes", "sample_factors", "sample_observations_from_factors"):
+    for attribute in ("num_factors", "sample_factors", "sample_observations_from_factors"):
         if not hasattr(data, attribute):
             raise TypeError(
                 f"data must follow the ground-truth data interface (no attribute {attribute!r}), "
                 f"got {type(data).__name__}"
             )
-    sizes = tuple(data.factor_sizes)
+    sizes = factor_sizes(data)
     if len(sizes) != data.num_factors:
         raise ValueError(
             f"data.factor_sizes must have data.num_factors={data.num_factors} entries, got {sizes}"

@@ -16,7 +16,9 @@ from vaelib.latent import check_kl, check_model, decode_images, traversal_codes
 from vaelib.models.base import VAE
 from vaelib.plotting.base import GREY, check_images, class_colours, evenly_spaced, new_figure, show_mosaic
 from vaelib.plotting.images import tile_centre, tile_images
-from vaelib.validation import as_array, check_bool, is_integer, positive_int
+from vaelib.disentanglement.sampling import factor_sizes
+from vaelib.rng import numpy_generator
+from vaelib.validation import as_array, check_bool, positive_int
 
 __all__ = ["factor_examples", "kl_bars", "latent_traversals", "metric_bars"]
 
@@ -137,30 +139,27 @@ def factor_examples(
     Parameters
     ----------
     data
-        Ground-truth data with disentanglement_lib's interface (``factor_sizes``,
-        ``sample_factors``, ``sample_observations_from_factors`` returning images
-        (N, C, H, W) in [0, 1]), e.g. :class:`vaelib.data.dsprites.DSprites`; ``factor_names``,
+        Ground-truth data with disentanglement_lib's interface (``factor_sizes`` or
+        ``factors_num_values``, ``sample_factors``, ``sample_observations_from_factors`` returning
+        images (N, C, H, W) in [0, 1]; a ``render(factors)`` method, as
+        :class:`vaelib.data.dsprites.DSprites` has, is used instead when present); ``factor_names``,
         ``factor_values`` and ``shape_names`` label the rows and ticks when present.
     n_values : int >= 2
         Most examples per factor.
-    random_state : numpy Generator or int
+    random_state : int, numpy Generator or RandomState
         Draws the base combination.
     title : str
     """
-    for attribute in ("factor_sizes", "sample_factors", "sample_observations_from_factors"):
+    sizes = factor_sizes(data)
+    for attribute in ("sample_factors", "sample_observations_from_factors"):
         if not hasattr(data, attribute):
             raise TypeError(f"data must follow the ground-truth data interface (no attribute {attribute!r}), got {type(data).__name__}")
     n_values = positive_int("n_values", n_values)
     if n_values < 2:
         raise ValueError(f"n_values must be >= 2, got {n_values}")
-    if isinstance(random_state, np.random.Generator):
-        rng = random_state
-    elif is_integer(random_state) and random_state >= 0:
-        rng = np.random.default_rng(int(random_state))
-    else:
-        raise TypeError(f"random_state must be a numpy.random.Generator or an int seed >= 0, got {random_state!r}")
+    rng = numpy_generator(random_state)
     base = np.asarray(data.sample_factors(1, rng))[0]
-    sizes = tuple(data.factor_sizes)
+    draw = data.render if hasattr(data, "render") else lambda rows: data.sample_observations_from_factors(rows, rng)
     varying = [k for k, size in enumerate(sizes) if size >= 2]
     names = getattr(data, "factor_names", [f"factor {k}" for k in range(len(sizes))])
     figure = new_figure(1.8 + 0.75 * n_values, 0.6 + 0.95 * len(varying))
@@ -168,8 +167,7 @@ def factor_examples(
         classes = evenly_spaced(sizes[k], n_values)
         factors = np.tile(base, (classes.size, 1))
         factors[:, k] = classes
-        images = data.sample_observations_from_factors(factors, rng)
-        array = check_images("data.sample_observations_from_factors(...)", images)
+        array = check_images("data.sample_observations_from_factors(...)", draw(factors))
         show_mosaic(ax, tile_images(array, classes.size, pad=1))
         width = array.shape[-1]
         ax.set_xticks([tile_centre(c, width) for c in range(classes.size)],
