@@ -9,7 +9,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 export MPLBACKEND ?= Agg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test test-browser demo notebooks lab bench reference clean
+.PHONY: setup test test-browser demo notebooks lab bench reference reference-cyclical clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,21 @@ reference: setup
 		--out $(REFERENCE_BETA) --workers 2
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb -p objective B -p capacity_max 10 -p capacity_steps 20000 \
 		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 2
+
+# The cyclical-annealing study of notebook 03 (reference/README.md): one factor varied per sweep, 3 seeds.
+REFERENCE_CYCLICAL := reference/cyclical
+CYCLICAL_SWEEP = $(VENV)/bin/vaelib sweep $(REFERENCE_CYCLICAL)/run.ipynb --seeds 0,1,2 --out $(REFERENCE_CYCLICAL) --workers 2
+reference-cyclical: setup
+	$(CYCLICAL_SWEEP) --grid monotonic=ramp,cycle,half,whole
+	$(CYCLICAL_SWEEP) --grid cycles=2,4,8,16
+	$(CYCLICAL_SWEEP) --grid steps=600,1200,2400,4800
+	$(CYCLICAL_SWEEP) --grid ratio=0.25,0.5,0.75,1.0
+	$(CYCLICAL_SWEEP) --grid lr_schedule=constant,fu
+	$(CYCLICAL_SWEEP) --grid shape=linear,cosine,logistic
+	$(CYCLICAL_SWEEP) --grid hidden_dim=32,64,128,256
+	$(CYCLICAL_SWEEP) --grid z_scale=0.3,0.6,1.0
+	$(CYCLICAL_SWEEP) -p n_train 20000 -p vocab_size 1000 --grid monotonic=cycle,half
+	$(CYCLICAL_SWEEP) -p data words -p n_train 20000 --grid monotonic=cycle,half
 
 clean:
 	rm -rf $(VENV) .cache .hypothesis build *.egg-info

@@ -149,3 +149,11 @@ def test_per_sample_loss_shares_a_learned_scale_and_drops_free_bits():
     assert plain.reduction == "sum" and plain.free_bits == 0.0 and plain.log_scale is trained.log_scale
     assert VAELoss("gaussian", scale=0.3).per_sample().scale == 0.3
     assert VAELoss("categorical", ignore_index=0).per_sample().ignore_index == 0
+
+
+def test_held_out_evaluation_does_not_change_the_training_run(binary):
+    plain, evaluated = small_model(), small_model()
+    fit(plain, binary, steps=6, batch_size=32, log_every=2, progress=False)
+    history = fit(evaluated, binary, steps=6, batch_size=32, log_every=2, eval_data=binary[:40], progress=False)
+    assert "eval_elbo" in history
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), evaluated.state_dict().values()))

@@ -18,7 +18,8 @@ to subclass; duck-typed objects work the same. Hooks run in the order the callba
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # only for annotations: no import cycle with training and los
     from vaelib.annealing import Annealer
     from vaelib.losses import VAELoss
 
-__all__ = ["HOOKS", "Callback", "TrainState", "call_hook"]
+__all__ = ["HOOKS", "Callback", "LearningRateSchedule", "TrainState", "call_hook"]
 
 HOOKS: tuple[str, ...] = ("on_train_begin", "on_step_end", "on_log", "on_epoch_end", "on_train_end")
 """The hooks :func:`vaelib.fit` calls, in the order of the table above."""
@@ -88,6 +89,47 @@ class Callback:
 
     def on_train_end(self, state: TrainState) -> None:
         """Called once after the last step."""
+
+
+class LearningRateSchedule(Callback):
+    """Set the learning rate of every parameter group to ``function(step)`` before each step.
+
+    ``function`` maps the number of optimisation steps taken so far (0 before the first) to a
+    learning rate. The schedule is a pure function of the step, so a run resumed from a
+    :func:`vaelib.fit` checkpoint follows it exactly (nothing else needs saving). For torch's
+    stateful schedulers, step them yourself in ``on_step_end``.
+
+    Examples
+    --------
+    >>> restarts = LearningRateSchedule.cosine_restarts(1e-3, period=600)   # Fu et al.'s cyclical runs
+    >>> restarts.function(0), restarts.function(300), restarts.function(600)
+    (0.001, 0.0005, 0.001)
+    """
+
+    def __init__(self, function: Callable[[int], float]) -> None:
+        if not callable(function):
+            raise TypeError(f"function must be callable (step -> learning rate), got {function!r}")
+        self.function = function
+
+    @classmethod
+    def cosine_restarts(cls, lr: float, period: int) -> LearningRateSchedule:
+        """``lr * (1 + cos(pi * (step mod period) / period)) / 2``: a cosine from ``lr`` towards 0,
+        restarted every ``period`` steps (SGDR, Loshchilov & Hutter 2017; what Fu et al. 2019's
+        cyclical-annealing scripts do once per KL cycle)."""
+        if not isinstance(period, int) or isinstance(period, bool) or period < 1:
+            raise ValueError(f"period must be a positive int, got {period!r}")
+        return cls(lambda step: lr * 0.5 * (1.0 + math.cos(math.pi * (step % period) / period)))
+
+    def _apply(self, state: TrainState) -> None:
+        lr = float(self.function(state.step))
+        for group in state.optimizer.param_groups:
+            group["lr"] = lr
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._apply(state)
+
+    def on_step_end(self, state: TrainState) -> None:
+        self._apply(state)
 
 
 def call_hook(callbacks: Sequence[Any], hook: str, state: TrainState) -> dict[str, float]:

@@ -25,8 +25,7 @@ Every number is in nats per sample (a whole sequence or image), as in :mod:`vael
 """
 from __future__ import annotations
 
-import math
-import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,7 @@ from vaelib.diagnostics import CollapseMonitor, active_units, mutual_information
 from vaelib.losses import VAELoss
 from vaelib.models.base import VAE, positive_int
 from vaelib.models.sequence import LSTMVAE
-from vaelib.rng import check_seed
+from vaelib.validation import check_probability, check_seed, is_real
 from vaelib.training import evaluate, fit
 
 METHODS: tuple[str, ...] = ("vae", "monotonic", "cyclical", "free_bits", "word_dropout")
@@ -48,6 +47,13 @@ SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine", "logistic", "cycli
 """The KL-weight schedules :func:`schedule_annealer` knows (notebook 03 trains one model under each)."""
 SUMMARY_KEYS: tuple[str, ...] = ("elbo", "recon", "kl", "active_units", "mutual_information")
 """The keys of :func:`collapse_summary` (and of notebook 02's results JSON per method)."""
+MONOTONIC_RAMPS: dict[str, str] = {
+    "ramp": "as long as one cyclical ramp, ratio * steps / cycles (the cyclical schedule without its restarts)",
+    "cycle": "as long as one cycle, steps / cycles (Fu et al. 2019's baseline at equal total steps)",
+    "half": "over the first half of training",
+    "whole": "over the whole run",
+}
+"""The ramp lengths a monotonic baseline of a cyclical schedule can have (:func:`monotonic_fraction`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +69,8 @@ class MethodRun:
     history : pandas.DataFrame
         :func:`vaelib.fit`'s history, one row per ``log_every`` steps, with the
         :class:`~vaelib.diagnostics.CollapseMonitor` columns ``active_units``, ``kl_total``,
-        ``kl_dim_<d>`` and ``mutual_information`` measured on the held-out data, and ``weight``
-        (the KL weight of the objective).
+        ``kl_dim_<d>`` and ``mutual_information`` and fit's ``eval_recon``, ``eval_kl``,
+        ``eval_elbo`` measured on the held-out data, and ``weight`` (the KL weight of the objective).
     means : list of (int, Tensor)
         Posterior means E_q[z|x] (n, D) of the held-out inputs at each history row, with the step.
     summary : dict
@@ -76,16 +82,6 @@ class MethodRun:
     history: pd.DataFrame
     means: list[tuple[int, Tensor]]
     summary: dict[str, float]
-
-
-def _check_probability(name: str, value: Any, *, open_low: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    low_ok = value > 0 if open_low else value >= 0
-    if not (math.isfinite(value) and low_ok and value <= 1):
-        interval = "(0, 1]" if open_low else "[0, 1]"
-        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
-    return float(value)
 
 
 def _check_tokens(name: str, value: Any) -> Tensor:
@@ -114,9 +110,9 @@ def schedule_annealer(name: str, steps: int, *, anneal_fraction: float = 0.5, cy
     if name not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
     steps = positive_int("steps", steps)
-    anneal_fraction = _check_probability("anneal_fraction", anneal_fraction, open_low=True)
+    anneal_fraction = check_probability("anneal_fraction", anneal_fraction, open_low=True)
     cycles = positive_int("cycles", cycles)
-    ratio = _check_probability("ratio", ratio, open_low=True)
+    ratio = check_probability("ratio", ratio, open_low=True)
     if name == "constant":
         return None
     if name.startswith("cyclical-"):
@@ -124,6 +120,18 @@ def schedule_annealer(name: str, steps: int, *, anneal_fraction: float = 0.5, cy
             raise ValueError(f"cycles must be at most steps={steps}, got {cycles!r}")
         return Annealer(steps // cycles, name.removeprefix("cyclical-"), cyclical=True, ratio=ratio)
     return Annealer(max(1, round(anneal_fraction * steps)), name)
+
+
+def monotonic_fraction(definition: str, cycles: int = 4, ratio: float = 0.5) -> float:
+    """The share of the steps a monotonic ramp spans under a definition of :data:`MONOTONIC_RAMPS`,
+    relative to a cyclical schedule of ``cycles`` cycles with ramps of ``ratio`` of a cycle:
+    ``"ramp"`` ratio / cycles, ``"cycle"`` 1 / cycles, ``"half"`` 1/2, ``"whole"`` 1. Pass it as
+    ``anneal_fraction`` to :func:`schedule_annealer`."""
+    if definition not in MONOTONIC_RAMPS:
+        raise ValueError(f"monotonic must be one of {tuple(MONOTONIC_RAMPS)}, got {definition!r}")
+    cycles = positive_int("cycles", cycles)
+    ratio = check_probability("ratio", ratio, open_low=True)
+    return {"ramp": ratio / cycles, "cycle": 1.0 / cycles, "half": 0.5, "whole": 1.0}[definition]
 
 
 def method_annealer(method: str, steps: int, *, anneal_fraction: float = 0.7, cycles: int = 4,
@@ -210,6 +218,8 @@ def train_method(
     seed: int = 0,
     device: str | torch.device = "cpu",
     annealer: Annealer | None = None,
+    callbacks: Sequence[Any] = (),
+    pad_index: int | None = None,
 ) -> MethodRun:
     """Train an :class:`LSTMVAE` on ``tokens`` with one of :data:`METHODS` and watch it collapse (or not).
 
@@ -247,6 +257,12 @@ def train_method(
         ``"free_bits"`` and ``"word_dropout"`` (notebook 03 compares schedule shapes this way).
         It is stepped once per optimisation step, from its current state (pass a fresh one);
         ``"monotonic"`` and ``"cyclical"`` are schedules themselves and refuse it.
+    callbacks : sequence
+        More :func:`vaelib.fit` callbacks (e.g. a
+        :class:`~vaelib.callbacks.LearningRateSchedule`), run after the collapse monitor.
+    pad_index : int, optional
+        Padding token id of variable-length data (e.g. :func:`vaelib.load_words`' ``pad_index``):
+        the encoder reads up to each row's last real token and the loss ignores padded targets.
 
     Returns
     -------
@@ -261,20 +277,20 @@ def train_method(
         raise ValueError(f"method {method!r} has its own schedule; pass annealer only with 'vae', "
                          f"'free_bits' or 'word_dropout', got method={method!r} and annealer={annealer!r}")
     tokens, held_out = _check_tokens("tokens", tokens), _check_tokens("held_out", held_out)
-    if isinstance(free_bits, bool) or not isinstance(free_bits, numbers.Real) or not free_bits > 0:
+    if not is_real(free_bits) or not free_bits > 0:
         raise ValueError(f"free_bits must be a number > 0, got {free_bits!r}")
-    word_dropout = _check_probability("word_dropout", word_dropout, open_low=False)
+    word_dropout = check_probability("word_dropout", word_dropout, open_low=False)
     seed = check_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LSTMVAE(
             vocab_size, embed_dim, hidden_dim, latent_dim,
-            word_dropout=word_dropout if method == "word_dropout" else 0.0, device=device,
+            word_dropout=word_dropout if method == "word_dropout" else 0.0, pad_index=pad_index, device=device,
         )
-    objective = VAELoss("categorical", free_bits=free_bits if method == "free_bits" else 0.0)
+    objective = VAELoss("categorical", free_bits=free_bits if method == "free_bits" else 0.0, ignore_index=pad_index)
     monitor = CollapseMonitor(held_out, every=1, keep_means=True, max_points=None, seed=seed)
     history = fit(
-        model, tokens, objective, steps=steps, batch_size=batch_size, annealer=annealer, lr=lr,
-        log_every=log_every, callbacks=[monitor], progress=False, clip_grad_norm=clip_grad_norm, seed=seed,
+        model, tokens, objective, steps=steps, batch_size=batch_size, annealer=annealer, lr=lr, eval_data=held_out,
+        log_every=log_every, callbacks=[monitor, *callbacks], progress=False, clip_grad_norm=clip_grad_norm, seed=seed,
     )
     return MethodRun(method, model, history, monitor.means, collapse_summary(model, held_out, objective, seed=seed))

@@ -161,7 +161,9 @@ def fit(
         parameters.
     eval_data : Tensor
         Held-out inputs evaluated (see :func:`evaluate`) at every history row: columns
-        ``eval_loss``, ``eval_recon``, ``eval_kl``, ``eval_elbo``.
+        ``eval_loss``, ``eval_recon``, ``eval_kl``, ``eval_elbo``. The evaluation draws its
+        reparameterisation noise from its own seed (:data:`EVAL_SEED`), so it does not change the
+        training run.
     log_every : int
         Steps per history row (default: one epoch; :data:`ENDLESS_LOG_EVERY` for a sampler).
         Rows average the training metrics over their steps; a last row is written at the final step.
@@ -364,8 +366,7 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
                 row["lr"] = optimizer.param_groups[0]["lr"]
                 row["time"] = time.perf_counter() - started
                 if state.eval_data is not None:
-                    evaluated = evaluate(model, objective, state.eval_data)
-                    row.update({f"eval_{key}": value for key, value in evaluated.items()})
+                    row.update({f"eval_{key}": value for key, value in _held_out(state, device).items()})
                 row.update(call_hook(callbacks, "on_log", state))
                 model.train()
                 state.rows.append(row)
@@ -381,6 +382,18 @@ def _run(state: TrainState, batches: Batches, total_steps: int, log_every: int,
             bar.close()
     call_hook(callbacks, "on_train_end", state)
     return pd.DataFrame(state.rows)
+
+
+EVAL_SEED = 0
+"""Seed of the reparameterisation noise of the held-out evaluations during ``fit``."""
+
+
+def _held_out(state: TrainState, device: torch.device) -> dict[str, float]:
+    """:func:`evaluate` on ``state.eval_data`` with its own seeded noise: the training run's random
+    stream is left as it was, so training with and without ``eval_data`` gives the same model."""
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(EVAL_SEED)
+        return evaluate(state.model, state.objective, state.eval_data)
 
 
 def _snapshot(state: TrainState, batches: Batches, elapsed: float) -> dict[str, Any]:
