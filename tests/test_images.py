@@ -146,7 +146,7 @@ def test_digits_split_reproducible_by_seed_and_fraction() -> None:
         ({"name": "digits", "split": "val"}, ValueError, r"split must be one of \('train', 'test'\), got 'val'"),
         ({"name": "digits", "seed": 1.5}, TypeError, "seed must be an int, got 1.5"),
         ({"name": "digits", "download": "yes"}, TypeError, "download must be a bool, got 'yes'"),
-        ({"name": "digits", "root": 3}, TypeError, "root must be a str or path, got 3"),
+        ({"name": "digits", "root": 3}, TypeError, "root must be a str or path .*, got 3"),
         ({"name": "mnist", "search_paths": "/tmp"}, TypeError, "search_paths must be a sequence of paths, got '/tmp'"),
         ({"name": "mnist", "search_paths": [1]}, TypeError, r"search_paths must be a sequence of paths, got \[1\]"),
         ({"name": "digits", "test_fraction": True}, TypeError, "test_fraction must be a float, got True"),
@@ -283,3 +283,19 @@ def test_image_dataset_len_and_shape() -> None:
 def test_image_dataset_rejects_bad_fields(x: torch.Tensor, y: torch.Tensor, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         ImageDataset(x, y, "toy", ("a", "b"))
+
+
+def test_data_home_prefers_the_environment_then_the_checkout_then_the_cache(monkeypatch, tmp_path):
+    from vaelib.data import images
+
+    monkeypatch.setenv("VAELIB_DATA", str(tmp_path / "mine"))
+    assert images.data_home() == tmp_path / "mine"
+    monkeypatch.delenv("VAELIB_DATA")
+    checkout = Path(images.__file__).resolve().parents[2]
+    assert images.data_home() == checkout / "data"  # this test runs from a source checkout
+    # an installed copy (no pyproject.toml beside the package): the user's cache, not site-packages
+    site = tmp_path / "site-packages" / "vaelib" / "data"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(images, "__file__", str(site / "images.py"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert images.data_home() == tmp_path / "cache" / "vaelib"

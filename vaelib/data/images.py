@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import numbers
 import os
 import struct
 from collections.abc import Sequence
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from vaelib.validation import is_integer, is_real
 
 IMAGE_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist")
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -210,11 +211,27 @@ def _load_idx_dataset(
     return _dataset(name, found.data.numpy(), found.targets.numpy(), 255.0)
 
 
+def data_home() -> Path:
+    """Where MNIST and Fashion-MNIST files are looked for (and downloaded to) by default.
+
+    ``$VAELIB_DATA`` when set; else the ``data/`` folder of the source checkout vaelib runs from
+    (``make``, ``pip install -e``); else ``$XDG_CACHE_HOME/vaelib`` (``~/.cache/vaelib``), which is
+    what a ``pip install`` (Colab, a virtual environment) gets, never a folder inside site-packages.
+    """
+    if os.environ.get("VAELIB_DATA"):
+        return Path(os.environ["VAELIB_DATA"]).expanduser()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
+        return checkout / "data"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "vaelib"
+
+
 def load_images(
     name: str,
     *,
     split: str = "train",
-    root: str | os.PathLike[str] = "data",
+    root: str | os.PathLike[str] | None = None,
     download: bool = False,
     seed: int = 0,
     test_fraction: float | None = None,
@@ -229,9 +246,9 @@ def load_images(
         ``"fashion-mnist"`` (60,000 train and 10,000 test images, 1x28x28).
     split : str
         ``"train"`` or ``"test"``.
-    root : str or path
+    root : str or path, optional
         torchvision's dataset folder for MNIST and Fashion-MNIST (files in
-        ``root/MNIST/raw`` or ``root/FashionMNIST/raw``). Relative to the working directory.
+        ``root/MNIST/raw`` or ``root/FashionMNIST/raw``). Default: :func:`data_home`.
     download : bool
         Let torchvision download MNIST / Fashion-MNIST into ``root`` when neither ``root`` nor
         ``search_paths`` has them (needs internet). Never happens by default.
@@ -263,11 +280,13 @@ def load_images(
         raise ValueError(f"name must be one of {IMAGE_DATASETS}, got {name!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if root is None:
+        root = data_home()
     if not isinstance(root, (str, os.PathLike)):
-        raise TypeError(f"root must be a str or path, got {root!r}")
+        raise TypeError(f"root must be a str or path (or None for data_home()), got {root!r}")
     if not isinstance(download, bool):
         raise TypeError(f"download must be a bool, got {download!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_integer(seed):
         raise TypeError(f"seed must be an int, got {seed!r}")
     if search_paths is None:
         search_paths = IDX_SEARCH_PATHS.get(name, ())
@@ -278,7 +297,7 @@ def load_images(
     if name == "digits":
         if test_fraction is None:
             test_fraction = DIGITS_TEST_FRACTION
-        if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        if not is_real(test_fraction):
             raise TypeError(f"test_fraction must be a float, got {test_fraction!r}")
         return _load_digits(split, int(seed), float(test_fraction))
     if test_fraction is not None:
