@@ -29,3 +29,29 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="workers must be a positive int, got 0"):
         run_parallel(print, [{}], workers=0)
     assert run_parallel(print, []) == []
+
+
+def test_fit_models_returns_trained_models_equal_to_sequential_fits():
+    from vaelib import MLPVAE, fit
+
+    data = (torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+
+    def model(seed):
+        torch.manual_seed(seed)
+        return MLPVAE((1, 8, 8), hidden_sizes=(8,), device="cpu")
+
+    from vaelib.parallel import fit_models
+
+    jobs = [dict(model=model(s), data=data, steps=5, batch_size=16, seed=s) for s in (0, 1)]
+    trained = fit_models(jobs, workers=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for (trained_model, history), s in zip(trained, (0, 1)):
+            reference = model(s)
+            fit(reference, data, steps=5, batch_size=16, seed=s, progress=False)
+            assert all(torch.equal(a, b) for a, b in zip(trained_model.state_dict().values(),
+                                                         reference.state_dict().values()))
+            assert history["step"].tolist() == [4, 5]
+    finally:
+        torch.set_num_threads(threads)

@@ -18,7 +18,7 @@ import torch
 from vaelib.threads import available_threads, thread_environment
 from vaelib.validation import positive_int
 
-__all__ = ["run_parallel"]
+__all__ = ["fit_models", "run_parallel"]
 
 R = TypeVar("R")
 
@@ -33,6 +33,24 @@ def _one_thread() -> None:
 
 def _call(function: Callable[..., R], kwargs: Mapping[str, Any]) -> R:
     return function(**kwargs)
+
+
+def _fit_and_return(**job: Any) -> tuple[Any, Any]:
+    from vaelib.training import fit
+
+    return job["model"], fit(**job)
+
+
+def fit_models(jobs: Sequence[Mapping[str, Any]], *, workers: int | None = None) -> list[tuple[Any, Any]]:
+    """Train several models at once: ``(model, fit(**job))`` for every job, in worker processes.
+
+    Each job holds :func:`vaelib.fit`'s arguments (``model``, ``data``, ``objective``, ``steps``,
+    ...; ``progress`` defaults to False here). The models come back trained: the returned ``model``
+    is the worker's copy, so use it instead of the one in the job (which is unchanged when
+    ``workers > 1``). Results equal those of ``fit`` with ``torch.set_num_threads(1)``.
+    """
+    jobs = [{"progress": False, **job} for job in jobs]
+    return run_parallel(_fit_and_return, jobs, workers=workers)
 
 
 def run_parallel(function: Callable[..., R], calls: Sequence[Mapping[str, Any]], *,
