@@ -375,3 +375,41 @@ def test_seed_summary_follows_the_given_order() -> None:
 def test_seed_summary_rejects_bad_arguments(results, x, metrics, kwargs, error, match) -> None:
     with pytest.raises(error, match=match):
         seed_summary(results, x, metrics, **kwargs)
+
+
+def test_factor_effects_draws_mean_and_sd_per_level_with_a_zero_line():
+    from vaelib.plotting import factor_effects
+
+    table = pd.DataFrame({
+        "factor": ["steps"] * 6 + ["cycles"] * 4,
+        "level": [600, 600, 600, 2400, 2400, 2400, 2, 2, 8, 8],
+        "seed": [0, 1, 2, 0, 1, 2, 0, 1, 0, 1],
+        "kl": [0.1, 0.3, 0.2, 1.0, 1.2, 1.1, -0.5, -0.3, 0.4, 0.6],
+        "elbo": [0.0] * 10,
+    })
+    figure = factor_effects(table, ["steps", "cycles"], ["kl", "elbo"], labels={"kl": "ΔKL (nats)"})
+    assert len(figure.axes) == 4
+    kl_steps = figure.axes[0]
+    means = [line.get_ydata() for line in kl_steps.lines if len(line.get_ydata()) == 2 and line.get_linestyle() == "None"]
+    assert any(np.allclose(m, [0.2, 1.1]) for m in means)
+    assert any(line.get_linestyle() == "--" and set(line.get_ydata()) == {0.0} for line in kl_steps.lines)
+    assert kl_steps.get_ylabel() == "ΔKL (nats)" and figure.axes[1].get_ylabel() == ""
+    assert [t.get_text() for t in figure.axes[1].get_xticklabels()] == ["2", "8"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"table": pd.DataFrame({"x": [1]})}, "'factor' and 'level' columns"),
+        ({"factors": "steps"}, "factors must be a non-empty sequence"),
+        ({"factors": ["nope"]}, r"lacks the factors \['nope'\]"),
+        ({"metrics": ["mi"]}, r"metric columns \['mi'\]"),
+    ],
+)
+def test_factor_effects_refuses_bad_tables(kwargs, pattern):
+    from vaelib.plotting import factor_effects
+
+    table = pd.DataFrame({"factor": ["steps"], "level": [600], "seed": [0], "kl": [0.1]})
+    arguments = {"table": table, "factors": ["steps"], "metrics": ["kl"], **kwargs}
+    with pytest.raises(ValueError, match=pattern):
+        factor_effects(arguments.pop("table"), arguments.pop("factors"), arguments.pop("metrics"))

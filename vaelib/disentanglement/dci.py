@@ -11,7 +11,7 @@ from vaelib.disentanglement.arrays import train_test
 from vaelib.disentanglement.sampling import check_n_jobs
 from vaelib.rng import RandomState, numpy_generator
 
-__all__ = ["IMPORTANCE_ROUNDOFF", "dci", "dci_from_importance"]
+__all__ = ["IMPORTANCE_ROUNDOFF", "PARALLEL_MIN_WORK", "dci", "dci_from_importance"]
 
 
 def _normalised_entropy(weights: np.ndarray) -> np.ndarray:
@@ -71,6 +71,12 @@ def dci_from_importance(importance_matrix: npt.ArrayLike) -> dict[str, float]:
         "disentanglement": float(np.sum(code_weight * (1.0 - _normalised_entropy(r)))),
         "completeness": float(np.sum(factor_weight * (1.0 - _normalised_entropy(r.T)))),
     }
+
+
+PARALLEL_MIN_WORK = 100_000
+"""With ``n_jobs=None``, :func:`dci` fits in parallel only when training points x classes (summed over
+factors) reach this, about 20 s of serial fitting; below it, starting the workers costs more than it
+saves (dSprites' 113 classes: from about 900 training points)."""
 
 
 def _fit_per_factor(
@@ -133,8 +139,9 @@ def dci(
     n_jobs
         Worker processes for the per-factor classifiers (at most one per factor): a positive
         int, or ``None`` for the threads this process was given (``OMP_NUM_THREADS`` when set,
-        else its cores: :func:`vaelib.threads.available_threads`). 1 fits them in this
-        process. The scores do not depend on it.
+        else its cores: :func:`vaelib.threads.available_threads`) when the work is large enough
+        (:data:`PARALLEL_MIN_WORK`), else 1. 1 fits them in this process. The scores do not
+        depend on it.
 
     Returns
     -------
@@ -147,7 +154,10 @@ def dci(
         raise ValueError(
             f"factors_train must have at least 2 factors (columns) for DCI, got shape {y_train.shape}"
         )
+    automatic = n_jobs is None
     n_jobs = check_n_jobs(n_jobs)
+    if automatic and len(z_train) * sum(np.unique(column).size for column in y_train.T) < PARALLEL_MIN_WORK:
+        n_jobs = 1  # starting workers would cost more than the fits
     seed = int(numpy_generator(random_state).integers(2**31))
     models = _fit_per_factor(z_train, y_train, seed, n_jobs)
     importance = np.column_stack([model.feature_importances_ for model in models])  # (D, K)

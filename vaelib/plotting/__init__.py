@@ -29,7 +29,9 @@ from __future__ import annotations
 
 from vaelib.latent import decode_images, prior_grid, traversal_codes
 from vaelib.plotting.base import GREY, Z_LABELS
-from vaelib.plotting.collapse import COLLAPSE_PANELS, SUMMARY_PANELS, collapse_curves, mean_sd_panel, seed_summary
+from vaelib.plotting.collapse import (
+    COLLAPSE_PANELS, SUMMARY_PANELS, collapse_curves, factor_effects, mean_sd_panel, seed_summary,
+)
 from vaelib.plotting.disentanglement import factor_examples, kl_bars, latent_traversals, metric_bars
 from vaelib.plotting.images import image_grid, reconstruction_pairs, tile_images
 from vaelib.plotting.latent import latent_scatter, latent_walk, manifold_grid, posterior_mean_snapshots
@@ -47,6 +49,7 @@ __all__ = [
     "decode_images",
     "describe_schedule",
     "estimator_histograms",
+    "factor_effects",
     "factor_examples",
     "image_grid",
     "kl_bars",

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from vaelib.diagnostics import MONITOR_COLUMNS
 from vaelib.plotting.base import class_colours, new_figure
 
-__all__ = ["COLLAPSE_PANELS", "SUMMARY_PANELS", "collapse_curves", "mean_sd_panel", "seed_summary"]
+__all__ = ["COLLAPSE_PANELS", "SUMMARY_PANELS", "collapse_curves", "factor_effects", "mean_sd_panel", "seed_summary"]
 
 _ACTIVE_UNITS, _KL_TOTAL, _MUTUAL_INFORMATION, _IWAE_LOG_LIKELIHOOD = MONITOR_COLUMNS
 
@@ -223,5 +223,66 @@ def seed_summary(
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
         ax.grid(True, axis="y", alpha=0.3)
+    figure.suptitle(title)
+    return figure
+
+
+def factor_effects(
+    table: pd.DataFrame,
+    factors: Sequence[str],
+    metrics: Sequence[str],
+    *,
+    orders: Mapping[str, Sequence[Any]] | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str = "Effect of each factor, mean ± sd over seeds",
+) -> Figure:
+    """A grid of :func:`mean_sd_panel`: one row per metric, one column per factor of a study.
+
+    Made for differences between two conditions (e.g. cyclical − monotonic annealing), so every
+    panel has a dashed line at 0 and the panels of a row share their y axis: the effect of each
+    factor reads against "no difference" and against the other factors.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Tidy, one row per run: columns ``factor`` (the name of the factor that run varied),
+        ``level`` (its value there) and every metric (numeric).
+    factors : sequence of str
+        The values of ``table["factor"]`` to draw, one column each, in this order.
+    metrics : sequence of str
+        Numeric columns, one row of panels each.
+    orders : mapping, optional
+        factor -> the order of its levels (default: first appearance).
+    labels : mapping, optional
+        metric or factor -> axis label.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``figure.axes[r * len(factors) + c]`` is the panel of ``metrics[r]`` against ``factors[c]``.
+    """
+    if not isinstance(table, pd.DataFrame) or not {"factor", "level"} <= set(table.columns):
+        raise ValueError("table must be a pandas DataFrame with 'factor' and 'level' columns, one row per run")
+    for names, what in ((factors, "factors"), (metrics, "metrics")):
+        if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+            raise ValueError(f"{what} must be a non-empty sequence of names, got {names!r}")
+    absent = [factor for factor in factors if not (table["factor"] == factor).any()]
+    missing = [metric for metric in metrics if metric not in table.columns]
+    if absent or missing:
+        raise ValueError(f"table lacks the factors {absent} or the metric columns {missing}")
+    orders, labels = dict(orders or {}), dict(labels or {})
+    figure = new_figure(2.6 * len(factors) + 1.0, 2.5 * len(metrics) + 0.8)
+    axes = np.atleast_2d(figure.subplots(len(metrics), len(factors), sharey="row", squeeze=False))
+    for row, metric in enumerate(metrics):
+        for column, factor in enumerate(factors):
+            ax = axes[row, column]
+            runs = table[table["factor"] == factor]
+            mean_sd_panel(ax, runs, "level", metric, order=orders.get(factor))
+            ax.axhline(0.0, color="0.4", lw=0.9, ls="--", zorder=0)
+            ax.set_xlabel(labels.get(factor, factor) if row == len(metrics) - 1 else "")
+            ax.set_ylabel(labels.get(metric, metric) if column == 0 else "")
+            ax.tick_params(axis="x", labelsize=8)
+            ax.grid(True, axis="y", alpha=0.3)
     figure.suptitle(title)
     return figure
