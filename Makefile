@@ -36,7 +36,8 @@ demo: setup
 
 notebooks: setup
 ifneq ($(NOTEBOOKS),)
-	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 $(NOTEBOOKS)
+	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 \
+		--ExecutePreprocessor.store_widget_state=False $(NOTEBOOKS)
 	$(PY) tools/readme_figures.py $(NOTEBOOKS)
 else
 	@echo "no notebooks yet"

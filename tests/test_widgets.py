@@ -152,3 +152,15 @@ def test_latent_explorer_rejects_bad_arguments(model):
         LatentExplorer(model, continuous_update="yes")
     with pytest.raises(ValueError, match=r"codes must have shape \(N, 2\)"):
         LatentExplorer(model, codes=torch.zeros(4, 3))
+
+
+def test_the_display_bundle_carries_the_current_figure_for_static_renderers():
+    import base64
+
+    from vaelib.widgets import ScheduleExplorer
+
+    explorer = ScheduleExplorer(10, "linear", n=30)
+    bundle = explorer._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert base64.b64decode(data["image/png"]) == bytes(explorer.view.image.value)

@@ -13,6 +13,7 @@ build on it.
 """
 from __future__ import annotations
 
+import base64
 import html
 import io
 import math
@@ -32,7 +33,7 @@ from vaelib.latent import check_model, decode_images
 from vaelib.plotting import GREY, Z_LABELS, latent_scatter, plot_schedules, tile_images
 from vaelib.validation import is_real, positive_int
 
-__all__ = ["FigureImage", "LatentExplorer", "ScheduleExplorer", "format_toggles", "parse_toggles"]
+__all__ = ["Explorer", "FigureImage", "LatentExplorer", "ScheduleExplorer", "format_toggles", "parse_toggles"]
 
 
 class FigureImage:
@@ -93,6 +94,38 @@ class FigureImage:
         self._background = None
 
 
+class Explorer:
+    """What the explorers share: one :class:`FigureImage`, the widget a notebook displays, and a
+    display bundle that also carries the current figure as a PNG.
+
+    Jupyter front-ends with a live kernel show the widget; renderers of a saved notebook without
+    widget state (GitHub, ``jupyter nbconvert``) fall back to the PNG, so the explorer's cell shows
+    its figure there instead of an empty output. Subclasses set :attr:`view` and :attr:`widget` and
+    implement :meth:`update`.
+    """
+
+    view: FigureImage
+    widget: widgets.Widget
+
+    @property
+    def figure(self) -> Figure:
+        """The one figure every update redraws."""
+        return self.view.figure
+
+    def update(self) -> None:
+        """Redraw the figure from the controls."""
+        raise NotImplementedError
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = {**data, "image/png": base64.b64encode(bytes(self.view.image.value)).decode("ascii")}
+        return (data, metadata) if isinstance(bundle, tuple) else data
+
+
 def _check_range(z_range: Any) -> tuple[float, float]:
     if (
         not isinstance(z_range, Sequence)
@@ -104,7 +137,7 @@ def _check_range(z_range: Any) -> tuple[float, float]:
     return float(z_range[0]), float(z_range[1])
 
 
-class LatentExplorer:
+class LatentExplorer(Explorer):
     """Two sliders choose a latent code z = (z_1, z_2); the decoded image E[x|z] follows them.
 
     The figure has two panels: the latent plane (with a scatter of ``codes`` when given, e.g. the
@@ -208,11 +241,6 @@ class LatentExplorer:
         self.update()
 
     @property
-    def figure(self) -> Figure:
-        """The one figure every update redraws."""
-        return self.view.figure
-
-    @property
     def z(self) -> tuple[float, float]:
         """The code the sliders select, (z_1, z_2)."""
         return self.sliders[0].value, self.sliders[1].value
@@ -227,12 +255,6 @@ class LatentExplorer:
         self.marker.set_data([z[0]], [z[1]])
         self.image_artist.set_data(self._decoded(z))
         self.view.render()
-
-    def _on_change(self, change: dict[str, Any]) -> None:
-        self.update()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 # ----------------------------------------------------------------------------- annealing schedules
@@ -274,7 +296,7 @@ def _setting_control(kind: str, value: Any, low: float, high: float, label: str,
                   style={"description_width": "initial"})
 
 
-class ScheduleExplorer:
+class ScheduleExplorer(Explorer):
     """Controls for every :class:`~vaelib.annealing.Annealer` setting; one schedule plot follows them.
 
     The controls are made from the annealing tables (:data:`vaelib.annealing.SETTINGS` and the
@@ -398,11 +420,6 @@ class ScheduleExplorer:
         self.update()
 
     @property
-    def figure(self) -> Figure:
-        """The one figure every update redraws."""
-        return self.view.figure
-
-    @property
     def settings(self) -> dict[str, Any]:
         """The controls' Annealer arguments, e.g. ``Annealer(**explorer.settings)``."""
         return {name: self.controls[name].value for name in self.names}
@@ -430,8 +447,3 @@ class ScheduleExplorer:
             self.view.invalidate()
         self.view.render()
 
-    def _on_change(self, change: dict[str, Any]) -> None:
-        self.update()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
