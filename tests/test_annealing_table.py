@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from vaelib import Annealer
-from vaelib.annealing import SETTINGS, SHAPES, Shape, ShapeParameter, describe_schedule, registered_shape, register_shape
+from vaelib.annealing import SETTINGS, SHAPES, Shape, ShapeParameter, registered_shape, register_shape
+from vaelib.schedules import describe_schedule
 from vaelib.plotting import plot_schedules
 from vaelib.widgets import ScheduleExplorer
 

@@ -14,8 +14,8 @@ each cycle.
 Two tables hold every setting, and everything else reads them: :data:`SETTINGS` (the Annealer's
 own arguments: their defaults, checks and ranges) and :data:`SHAPES` (each ramp shape, its
 formula and its own parameters, such as the logistic's ``steepness``). The constructor, the state
-dict, the repr, :func:`describe_schedule`, the plots and the ``ScheduleExplorer`` of
-:mod:`vaelib.widgets` are all driven by them, so a shape added with :func:`register_shape`
+dict, the repr, :func:`vaelib.schedules.describe_schedule`, the plots and the ``ScheduleExplorer``
+of :mod:`vaelib.widgets` are all driven by them, so a shape added with :func:`register_shape`
 appears everywhere at once.
 """
 from __future__ import annotations
@@ -24,13 +24,11 @@ import contextlib
 import copy
 import functools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import numpy as np
-
-from vaelib.validation import check_bool, check_int, check_real, is_integer, positive_int
+from vaelib.validation import check_bool, check_int, check_real
 
 T = TypeVar("T")
 
@@ -41,13 +39,12 @@ __all__ = [
     "Setting",
     "Shape",
     "ShapeParameter",
-    "Toggle",
     "cosine",
-    "describe_schedule",
     "linear",
     "logistic",
     "register_shape",
-    "schedule_trace",
+    "registered_shape",
+    "shape_parameters",
 ]
 
 
@@ -197,6 +194,15 @@ def _check_ratio(name: str, value: Any) -> float:
     return checked
 
 
+def _check_period(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    checked = check_real(name, value)
+    if checked < 1.0:
+        raise ValueError(f"{name} must be None or a number of steps >= 1, got {value!r}")
+    return checked
+
+
 def _check_shape(name: str, value: Any) -> str:
     if not isinstance(value, str) or value not in SHAPES:
         raise ValueError(f"{name} must be one of {tuple(SHAPES)}, got {value!r}")
@@ -210,7 +216,8 @@ class Setting:
     ``kind`` is ``"int"`` (a slider from ``low`` to the explorer's ``max_steps``), ``"real"`` (a
     slider from ``low`` to ``high``), ``"bool"`` (a checkbox) or ``"choice"`` (a menu of
     :data:`SHAPES`); ``label`` is the control's caption; ``explore`` is False for settings the
-    explorer leaves out.
+    explorer leaves out; ``optional`` settings may be missing from a saved state dict (one saved
+    before they existed) and then take their default.
     """
 
     name: str
@@ -222,6 +229,7 @@ class Setting:
     low: float = 0.0
     high: float = 1.0
     explore: bool = True
+    optional: bool = False
 
 
 SETTINGS: dict[str, Setting] = {
@@ -237,11 +245,14 @@ SETTINGS: dict[str, Setting] = {
                 "steps at the baseline before the first ramp"),
         Setting("ratio", 1.0, _check_ratio, "real", "ratio R", "share of each cycle spent ramping (Fu et al.'s R)",
                 low=0.01),
+        Setting("period", None, _check_period, "real", "period", "the length of a cycle when it is not a whole "
+                "number of steps (Fu et al.'s n_iter / n_cycle; see Annealer.from_cycles)", explore=False, optional=True),
     )
 }
 """The Annealer's own settings in signature order (the shapes' parameters are in :data:`SHAPES`)."""
 
-_COUNTERS = ("current_step", "delay_left")
+_COUNTERS = ("current_step", "delay_left", "cycle")
+_OPTIONAL_COUNTERS = {"cycle": 0}  # counters a state saved by an older vaelib may lack
 
 register_shape(Shape("linear", linear, "p"))
 register_shape(Shape("cosine", cosine, "(1 - cos πp) / 2"))
@@ -252,6 +263,12 @@ register_shape(Shape(
 
 
 # ----------------------------------------------------------------------------- the annealer
+
+
+def _cycle_start(cycle: int, period: float) -> int:
+    """First step of ``cycle`` for a fractional ``period``: ``floor(cycle * period)``, with the
+    round-off of the product (e.g. 7 * (997 / 7) = 996.9999...) taken out."""
+    return math.floor(cycle * period + 1e-9)
 
 
 class Annealer:
@@ -282,6 +299,11 @@ class Annealer:
         Fraction of each ``total_steps`` spent ramping; the rest holds at 1 (Fu et al.'s R).
     steepness : float > 0, keyword-only
         Slope of the logistic shape (ignored by the others).
+    period : float, optional, keyword-only
+        Length of one cycle in steps when it is not a whole number: cycle ``c`` then starts at step
+        ``floor(c * period)`` (after the delay) and ramps over ``ratio * period`` steps, exactly as
+        Fu et al. 2019's ``frange_cycle_*`` functions do for ``n_iter`` not divisible by
+        ``n_cycle``. Default: ``total_steps``. Build it with :meth:`from_cycles`.
     **shape_parameters
         The parameters of shapes added with :func:`register_shape`.
     """
@@ -297,13 +319,36 @@ class Annealer:
         delay: int = SETTINGS["delay"].default,
         ratio: float = SETTINGS["ratio"].default,
         steepness: float = LOGISTIC_STEEPNESS,
+        period: float | None = SETTINGS["period"].default,
         **shape_parameters: float,
     ) -> None:
         given = {"total_steps": total_steps, "shape": shape, "baseline": baseline, "cyclical": cyclical,
-                 "disable": disable, "delay": delay, "ratio": ratio, "steepness": steepness, **shape_parameters}
+                 "disable": disable, "delay": delay, "ratio": ratio, "period": period, "steepness": steepness,
+                 **shape_parameters}
         self._configure(given)
         self.current_step = 0
         self.delay_left = self.delay
+        self.cycle = 0
+
+    @classmethod
+    def from_cycles(cls, n_iter: int, n_cycle: int = 4, ratio: float = 0.5, shape: str = "linear", *,
+                    baseline: float = 0.0, **shape_parameters: float) -> Annealer:
+        """Fu et al. 2019's cyclical schedule over ``n_iter`` steps, ``frange_cycle_<shape>(n_iter,
+        n_cycle=n_cycle, ratio=ratio)`` with ``start=baseline``, ``stop=1``, step for step.
+
+        Cycles are ``n_iter / n_cycle`` steps long, a fraction when ``n_iter`` is not divisible by
+        ``n_cycle`` (cycle ``c`` starts at step ``floor(c * n_iter / n_cycle)``, so the cycles have
+        whole lengths that differ by one). For the linear and cosine shapes the weights are Fu et
+        al.'s (``tests/test_annealing_cycles.py`` compares them with their formula); their sigmoid
+        is not rescaled to reach 0 and 1, vaelib's logistic shape is.
+        """
+        n_iter = check_int("n_iter", n_iter, 1)
+        n_cycle = check_int("n_cycle", n_cycle, 1)
+        if n_cycle > n_iter:
+            raise ValueError(f"n_cycle must be at most n_iter={n_iter}, got {n_cycle}")
+        period = None if n_iter % n_cycle == 0 else n_iter / n_cycle
+        return cls(math.ceil(n_iter / n_cycle), shape, baseline, cyclical=True, ratio=ratio, period=period,
+                   **shape_parameters)
 
     def _configure(self, given: Mapping[str, Any]) -> None:
         """Check and set every setting of ``given`` (the shapes' parameters default when absent)."""
@@ -327,8 +372,15 @@ class Annealer:
     @property
     def weight(self) -> float:
         """The current factor in ``[baseline, 1]``."""
-        p = min(1.0, self.current_step / (self.ratio * self.total_steps))
+        length = self.total_steps if self.period is None else self.period
+        p = min(1.0, self.current_step / (self.ratio * length))
         return self.baseline + (1.0 - self.baseline) * self._ramp(p)
+
+    def _cycle_length(self) -> int:
+        """Steps of the current cycle: ``total_steps``, or the whole steps of a fractional period."""
+        if self.period is None:
+            return self.total_steps
+        return _cycle_start(self.cycle + 1, self.period) - _cycle_start(self.cycle, self.period)
 
     def __call__(self, kld: T) -> T:
         """Return ``kld * weight`` (or ``kld`` itself when disabled). Works on any multipliable."""
@@ -341,10 +393,12 @@ class Annealer:
         if self.delay_left > 0:
             self.delay_left -= 1
             return
-        if self.current_step < self.total_steps:
+        length = self._cycle_length()
+        if self.current_step < length:
             self.current_step += 1
-        if self.cyclical and self.current_step >= self.total_steps:
+        if self.cyclical and self.current_step >= length:
             self.current_step = 0
+            self.cycle += 1
 
     def set_cyclical(self, value: bool) -> None:
         """Switch cyclical restarts on or off mid-training (the seed's epoch-30/70 example)."""
@@ -373,18 +427,22 @@ class Annealer:
         Shape parameters missing from ``state_dict`` (a shape registered after it was saved)
         take their defaults.
         """
-        required = set(SETTINGS) | set(_COUNTERS)
+        optional = {name for name, setting in SETTINGS.items() if setting.optional} | set(_OPTIONAL_COUNTERS)
+        required = (set(SETTINGS) | set(_COUNTERS)) - optional
         missing = required - set(state_dict)
-        unknown = set(state_dict) - required - set(shape_parameters())
+        unknown = set(state_dict) - required - optional - set(shape_parameters())
         if missing or unknown:
             raise ValueError(
                 f"state_dict is not an Annealer state: missing keys {sorted(missing)}, "
                 f"unknown keys {sorted(unknown)}"
             )
         fresh = copy.copy(self)
-        fresh._configure({key: value for key, value in state_dict.items() if key not in _COUNTERS})
+        settings = {name: setting.default for name, setting in SETTINGS.items() if setting.optional}
+        settings.update({key: value for key, value in state_dict.items() if key not in _COUNTERS})
+        fresh._configure(settings)
         fresh.current_step = check_int("current_step", state_dict["current_step"], 0)
         fresh.delay_left = check_int("delay_left", state_dict["delay_left"], 0)
+        fresh.cycle = check_int("cycle", state_dict.get("cycle", _OPTIONAL_COUNTERS["cycle"]), 0)
         self.__dict__.update(fresh.__dict__)
 
     def __repr__(self) -> str:
@@ -392,6 +450,7 @@ class Annealer:
         extras = "".join(
             f", {name}={getattr(self, name)!r}"
             for name, default in (("delay", SETTINGS["delay"].default), ("ratio", SETTINGS["ratio"].default),
+                                  ("period", SETTINGS["period"].default),
                                   *((p.name, p.default) for p in shape_parameters().values()))
             if getattr(self, name) != default and (name in SETTINGS or name in used)
         )
@@ -400,91 +459,3 @@ class Annealer:
             f"baseline={self.baseline!r}, cyclical={self.cyclical}, disable={self.disable}"
             f"{extras}; current_step={self.current_step}, weight={self.weight:.4g})"
         )
-
-
-# ----------------------------------------------------------------------------- traces and titles
-
-Toggle = tuple[int, bool]
-"""A switch of cyclical restarts: ``(step, on)`` sets ``Annealer.set_cyclical(on)`` at the end of ``step``."""
-
-
-def as_annealer(name: str, annealer: Any) -> Annealer:
-    """A fresh :class:`Annealer` equal to ``annealer`` (or built from a mapping of its arguments)."""
-    if isinstance(annealer, Annealer):
-        probe = Annealer(1)
-        probe.load_state_dict(annealer.state_dict())
-        return probe
-    if isinstance(annealer, Mapping):
-        if "total_steps" not in annealer:
-            raise ValueError(f"{name} must hold 'total_steps' among its Annealer arguments, got {dict(annealer)!r}")
-        return Annealer(**annealer)
-    raise TypeError(f"{name} must be an Annealer or a mapping of Annealer arguments, got {type(annealer).__name__}")
-
-
-def check_toggles(toggles: Any, n: int) -> list[Toggle]:
-    """``toggles`` as a list of (step, on) with 0 <= step < n, sorted by step (stable)."""
-    if isinstance(toggles, (str, bytes)) or not isinstance(toggles, Sequence):
-        raise TypeError(f"toggles must be a sequence of (step, cyclical_on) pairs, got {toggles!r}")
-    checked = []
-    for toggle in toggles:
-        if (not isinstance(toggle, Sequence) or len(toggle) != 2 or not is_integer(toggle[0])
-                or not isinstance(toggle[1], bool)):
-            raise TypeError(f"toggles must hold (step: int, cyclical_on: bool) pairs, got {toggle!r}")
-        if not 0 <= toggle[0] < n:
-            raise ValueError(f"toggle steps must lie in [0, n) = [0, {n}), got {toggle!r}")
-        checked.append((int(toggle[0]), toggle[1]))
-    return sorted(checked, key=lambda toggle: toggle[0])
-
-
-def schedule_trace(annealer: Annealer | Mapping[str, Any], n: int, toggles: Sequence[Toggle] = ()) -> np.ndarray:
-    """The KL weights of steps 0..n-1 of a training loop that switches cyclical restarts on or off.
-
-    The loop of the seed repository: at step ``e`` the weight is read (and used for the loss), then
-    ``annealer.step()`` advances the schedule, then every toggle ``(e, on)`` calls
-    ``annealer.set_cyclical(on)``. Without toggles this is :meth:`Annealer.schedule`. The seed's
-    example, cyclical restarts switched off at epoch 30 and on again at 70::
-
-        schedule_trace(Annealer(10, "cosine", cyclical=True), 100, [(30, False), (70, True)])
-
-    Parameters
-    ----------
-    annealer : Annealer or mapping
-        The schedule, from its current state (it is not changed), or the keyword arguments of a
-        new :class:`Annealer`, e.g. ``{"total_steps": 10, "shape": "cosine", "cyclical": True}``.
-    n : int
-        Number of steps, >= 1.
-    toggles : sequence of (int, bool)
-        ``(step, cyclical_on)`` events with ``0 <= step < n``, applied in step order (events of
-        the same step in the given order).
-
-    Returns
-    -------
-    numpy.ndarray
-        (n,) float64 weights in [baseline, 1] (dimensionless factors of the KL term).
-    """
-    probe = as_annealer("annealer", annealer)
-    n = positive_int("n", n)
-    pending = check_toggles(toggles, n)
-    weights = np.empty(n)
-    for step in range(n):
-        weights[step] = probe.weight
-        probe.step()
-        while pending and pending[0][0] == step:
-            probe.set_cyclical(pending.pop(0)[1])
-    return weights
-
-
-def describe_schedule(annealer: Annealer | Mapping[str, Any]) -> str:
-    """A short legend label of the settings that differ from their defaults, e.g.
-    ``"cosine, T=10, cyclical, R=0.5"`` (shape parameters such as ``steepness 20`` last)."""
-    probe = as_annealer("annealer", annealer)
-    parts = [probe.shape, f"T={probe.total_steps}"]
-    if probe.cyclical:
-        parts.append("cyclical")
-    for key, text in (("ratio", "R={:g}"), ("baseline", "baseline {:g}"), ("delay", "delay {:d}")):
-        if getattr(probe, key) != SETTINGS[key].default:
-            parts.append(text.format(getattr(probe, key)))
-    for parameter in SHAPES[probe.shape].parameters:
-        if getattr(probe, parameter.name) != parameter.default:
-            parts.append(f"{parameter.name} {getattr(probe, parameter.name):g}")
-    return ", ".join(parts)

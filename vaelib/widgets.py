@@ -27,9 +27,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from vaelib.annealing import SETTINGS, SHAPES, Annealer, describe_schedule, schedule_trace
+from vaelib.annealing import SETTINGS, SHAPES, Annealer
 from vaelib.annealing import shape_parameters as annealing_parameters
 from vaelib.latent import check_model, decode_images
+from vaelib.schedules import describe_schedule, schedule_trace
 from vaelib.plotting import GREY, Z_LABELS, latent_scatter, plot_schedules, tile_images
 from vaelib.validation import is_real, positive_int
 

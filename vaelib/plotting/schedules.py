@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vaelib.annealing import Annealer, Toggle, check_toggles, describe_schedule, schedule_trace
+from vaelib.annealing import Annealer
+from vaelib.schedules import Toggle, check_toggles, describe_schedule, schedule_trace
 from vaelib.plotting.base import class_colours, figure_and_axes
 from vaelib.validation import positive_int
 
