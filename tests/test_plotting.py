@@ -406,3 +406,28 @@ def test_bound_curves_reject_bad_arguments():
         bound_curves([1], {})
     with pytest.raises(ValueError, match=r"bounds\['a'\] must have one value per k \(2\), got shape \(3,\)"):
         bound_curves([1, 2], {"a": [0.0, 1.0, 2.0]})
+
+
+def test_compact_png_is_a_smaller_palette_png_of_the_same_picture():
+    import io
+
+    from PIL import Image
+
+    from vaelib.plotting import compact_png
+
+    figure = Figure(figsize=(4, 3), dpi=80)
+    ax = figure.add_subplot()
+    for k in range(5):
+        ax.plot(np.sin(np.linspace(0, 6, 200) + k), label=str(k))
+    ax.legend()
+    plain = io.BytesIO()
+    figure.savefig(plain, format="png", bbox_inches="tight")
+    small = compact_png(figure)
+    assert len(small) < 0.7 * len(plain.getvalue())
+    image = Image.open(io.BytesIO(small))
+    reference = Image.open(io.BytesIO(plain.getvalue())).convert("RGB")
+    assert image.mode == "P" and image.size == reference.size
+    difference = np.abs(np.asarray(image.convert("RGB"), dtype=float) - np.asarray(reference, dtype=float))
+    assert difference.mean() < 2.0  # out of 255: the same picture
+    with pytest.raises(ValueError, match="colors must be at most 256"):
+        compact_png(figure, colors=1000)

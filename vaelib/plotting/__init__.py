@@ -32,6 +32,7 @@ from vaelib.plotting.base import GREY, Z_LABELS
 from vaelib.plotting.collapse import (
     COLLAPSE_PANELS, SUMMARY_PANELS, collapse_curves, factor_effects, mean_sd_panel, seed_summary,
 )
+from vaelib.plotting.notebook import compact_png, notebook_figures
 from vaelib.plotting.disentanglement import factor_examples, kl_bars, latent_traversals, metric_bars
 from vaelib.plotting.images import image_grid, reconstruction_pairs, tile_images
 from vaelib.plotting.latent import latent_scatter, latent_walk, manifold_grid, posterior_mean_snapshots
@@ -46,6 +47,7 @@ __all__ = [
     "Z_LABELS",
     "bound_curves",
     "collapse_curves",
+    "compact_png",
     "decode_images",
     "describe_schedule",
     "estimator_histograms",
@@ -57,6 +59,7 @@ __all__ = [
     "latent_traversals",
     "latent_walk",
     "manifold_grid",
+    "notebook_figures",
     "mean_sd_panel",
     "metric_bars",
     "plot_schedule",
