@@ -78,3 +78,14 @@ def test_bad_cycles(kwargs, error, pattern):
         Annealer.from_cycles(**kwargs)
     with pytest.raises(ValueError, match="period must be None or a number of steps >= 1, got 0.5"):
         Annealer(3, period=0.5)
+
+
+def test_the_seeds_logistic_is_steepness_total_steps():
+    """The seed's logistic weight 1 / (1 + exp(T/2 - s)) has slope T in normalised steps p = s/T;
+    vaelib's default slope is Fu et al.'s 12, and steepness=T follows the seed's curve."""
+    total = 100
+    seed = [1 / (1 + math.exp(total / 2 - s)) for s in range(total + 1)]
+    assert seed[46] == pytest.approx(0.018, abs=5e-4)
+    assert Annealer(total, "logistic").schedule(47)[46] == pytest.approx(0.382, abs=5e-4)
+    ours = Annealer(total, "logistic", steepness=float(total)).schedule(total + 1)
+    assert ours == pytest.approx(seed, abs=1e-10)  # rescaling to reach 0 and 1 moves it by < 1e-21

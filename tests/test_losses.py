@@ -217,3 +217,36 @@ def test_log_likelihood_per_sample_and_per_latent_draw(gen):
     per_seq = VAELoss("categorical").log_likelihood(logits, tokens)
     assert per_seq.shape == (2,)
     assert torch.allclose(per_seq, torch.distributions.Categorical(logits=logits).log_prob(tokens).sum(-1))
+
+
+def test_gaussian_beta_rule_against_a_per_pixel_mse():
+    """beta = N * w / (2 sigma^2): multiplying PyTorch-VAE's MSE + w * KL by N / (2 sigma^2) gives
+    vaelib's per-image Gaussian objective, up to the constant of the log-likelihood."""
+    torch.manual_seed(0)
+    x, x0 = torch.rand(3, 1, 8, 8), torch.rand(3, 1, 8, 8)
+    mu, logvar = torch.randn(3, 4), torch.randn(3, 4)
+    n, w = 64, 0.01
+    for sigma in (1.0, 0.5**0.5, 0.3):
+        recon, kld = BetaVAELoss(n * w / (2 * sigma**2), "gaussian", scale=sigma)(x, x0, mu, logvar)
+        ours = recon + n * w / (2 * sigma**2) * kld
+        theirs = torch.nn.functional.mse_loss(x, x0) + w * kld
+        constant = n * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
+        assert (ours - constant).item() == pytest.approx(n / (2 * sigma**2) * theirs.item(), rel=1e-5)
+
+
+def test_the_seeds_swapped_binary_cross_entropy_fails_on_binary_data_and_ours_does_not():
+    """The seed's VAELoss calls binary_cross_entropy(x0, x): data as probabilities, reconstruction as
+    targets. With binary data its log terms hit log(0): the loss is torch's clamp (100 nats per
+    element), not the likelihood, and its gradients are infinite, so the first optimiser step turns
+    the weights into NaN. vaelib's binary_cross_entropy(x, x0) is the likelihood, with finite gradients."""
+    x0 = torch.tensor([[0.0, 1.0, 1.0, 0.0]])
+    x = torch.tensor([[0.2, 0.7, 0.9, 0.4]], requires_grad=True)
+    swapped = torch.nn.functional.binary_cross_entropy(x0, x, reduction="sum")
+    assert swapped.item() == pytest.approx(100.0 * (0.2 + 0.3 + 0.1 + 0.4))
+    swapped.backward()
+    assert torch.isinf(x.grad).all()
+    x.grad = None
+    recon, _ = VAELoss()(x, x0, torch.zeros(1, 2), torch.zeros(1, 2))
+    assert recon.item() == pytest.approx(-(math.log(0.8) + math.log(0.7) + math.log(0.9) + math.log(0.6)))
+    recon.backward()
+    assert torch.isfinite(x.grad).all()

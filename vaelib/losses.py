@@ -9,6 +9,12 @@ terms are on the same scale whatever the image size or latent size.
 the KL stays a per-sample sum — the per-element-mean pitfall of seed 002 and of many β-VAE code
 bases: it divides the likelihood by the number of data dimensions N, which is the same as
 multiplying the KL weight by N, and it usually collapses the code.
+
+The Bernoulli term is ``binary_cross_entropy(x, x0)``: the reconstruction ``x`` as probabilities,
+the data ``x0`` as targets. The seed repository's ``VAELoss`` passes them the other way round,
+``binary_cross_entropy(x0, x)``, which treats the data as the model's probabilities: with binary
+data (exact 0s and 1s) its log terms are log 0, the loss is torch's clamp of them (100 nats per
+element) and its gradients are infinite, so the first optimiser step makes the weights NaN.
 """
 from __future__ import annotations
 
@@ -235,11 +241,18 @@ class BetaVAELoss(VAELoss):
     """β-VAE of Higgins et al. 2017 (loss type "H"): ``recon + β · KL``.
 
     β multiplies a *per-sample* KL against a *per-sample summed* reconstruction, as in the paper's
-    objective. Libraries that average the reconstruction over pixels (seed 004's
-    ``F.mse_loss`` + ``β · kld_weight · KL``) use a β that is smaller by the number of data
-    dimensions N: their ``β_pixel-mean`` corresponds to ``β = N · β_pixel-mean`` here (N = 4096 for
-    a 64×64 single-channel image). Higgins et al. also report a normalised
-    ``β_norm = β · M / N`` for an M-dimensional latent. ``β = 1`` is the plain VAE.
+    objective. Libraries that average the reconstruction over the N data dimensions use a weight
+    ``w`` on that mean; the same objective here has
+
+    * ``β = N · w`` for a Bernoulli decoder (per-pixel BCE, no scale), and
+    * ``β = N · w / (2σ²)`` for a Gaussian decoder of standard deviation σ against a per-pixel
+      *mean squared error* (seed 004's ``F.mse_loss`` + ``w · KL``): ``N · w`` only for
+      σ² = 1/2, and ``N · w / 2`` for this class's default ``scale=1``,
+
+    since ``-log p(x|z) = N · MSE / (2σ²) + const``. (N = 4096 for a 64×64 single-channel image;
+    seed 004's ``w`` also carries a ``kld_weight`` factor, see notebook 04.) Higgins et al. also
+    report a normalised ``β_norm = β · M / N`` for an M-dimensional latent. ``β = 1`` is the
+    plain VAE.
     """
 
     def __init__(self, beta: float = 4.0, likelihood: str = "bernoulli", **kwargs: Any) -> None:
