@@ -186,3 +186,36 @@ def test_report_prints_the_table_and_saves_a_labelled_figure(tmp_path, capsys):
     assert lines[0].split() == ["seed", "metrics/mig", "beta"] and lines[1].split() == ["0", "0.1", "1"]
     assert main(["report", str(tmp_path), "--columns", "beta", "mig"]) == 2
     assert "--columns mig: not in results.csv; its columns are: run_id, status" in capsys.readouterr().err
+
+
+def test_a_crash_is_exit_code_3_with_the_traceback_and_a_hint(tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("vaelib.cli.sweep", broken)
+    assert main(["sweep", str(ADD), "--out", str(tmp_path / "o"), "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "RuntimeError: boom" in err
+    assert err.rstrip().splitlines()[-1].startswith("vaelib sweep crashed (exit code 3): the "
+                                                    "traceback above is a bug in vaelib")
+    _fake_sweep(tmp_path / "r")
+    monkeypatch.setattr("vaelib.cli.report", broken)
+    assert main(["report", str(tmp_path / "r")]) == 3
+    assert "vaelib report crashed (exit code 3)" in capsys.readouterr().err
+
+
+def test_the_exit_codes_are_documented(capsys):
+    import vaelib.cli
+
+    assert main(["sweep", "--help"]) == 0
+    epilog = " ".join(capsys.readouterr().out.split())
+    assert ("exit codes: 0 every run completed (or was cached); 1 some runs failed; 2 usage error "
+            "(nothing ran); 3 the sweep itself crashed (traceback printed); 130 Ctrl-C; 143 "
+            "SIGTERM") in epilog
+    for code in ("0 ", "1 ", "2 ", "3 ", "130 ", "143 "):
+        assert f"\n{code}" in vaelib.cli.__doc__
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert ("The exit code is 0 when every run completed (or was cached), 1 when some runs "
+            "failed (the summary line says how many), 2 for a usage error (nothing ran), 3 when "
+            "the sweep itself crashed (a traceback and a one-line hint are printed), 130 after "
+            "Ctrl-C and 143 after SIGTERM.") in readme

@@ -203,6 +203,20 @@ def test_an_unreachable_scheduler_is_a_sweep_error_naming_it(tmp_path):
     assert not list((tmp_path / "runs").iterdir())
 
 
+def test_a_failed_connection_leaves_no_half_built_client_to_collect_later():
+    # collected later (in another Client's starting IO-loop thread) its __del__ deadlocks
+    import gc
+
+    def clients() -> int:
+        return sum(isinstance(o, distributed.Client) for o in gc.get_objects())
+
+    before = clients()
+    for address in ("not-an-address", f"tcp://127.0.0.1:{_free_port()}"):
+        with pytest.raises(SweepError):
+            DaskPool(address, timeout=1)
+    assert clients() == before
+
+
 @pytest.mark.parametrize("address", ["", "  "])
 def test_an_empty_scheduler_address_is_a_sweep_error(tmp_path, address):
     with pytest.raises(SweepError, match="scheduler must be the address of a Dask scheduler"):

@@ -33,7 +33,7 @@ def test_summary_line_shows_key_metrics_in_order_or_the_error() -> None:
     assert summary_line("mine", failed, []) == f"{'mine':<28} failed       - s  ValueError: asked to fail"
 
 
-def test_demo_runs_every_notebook_caches_and_counts_failures(tmp_path, capsys) -> None:
+def test_demo_runs_every_notebook_caches_and_exits_1_on_failures(tmp_path, capsys) -> None:
     folder = tmp_path / "notebooks"
     folder.mkdir()
     shutil.copy(FIXTURE, folder / "a_add.ipynb")
@@ -42,11 +42,13 @@ def test_demo_runs_every_notebook_caches_and_counts_failures(tmp_path, capsys) -
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             cell["source"] = "".join(cell["source"]).replace("fail = False", "fail = True")
     (folder / "b_fails.ipynb").write_text(json.dumps(failing))
+    (folder / "c_fails.ipynb").write_text(json.dumps(failing))
     out = tmp_path / "demo"
-    assert main(["--notebooks", str(folder), "--out", str(out)]) == 1
+    assert main(["--notebooks", str(folder), "--out", str(out)]) == 1  # 1 when any failed, not 2
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("a_add") and "completed" in lines[1] and "sum 3" in lines[1]
     assert lines[2].startswith("b_fails") and "failed" in lines[2] and "ValueError: asked to fail with a=1" in lines[2]
+    assert lines[3].startswith("c_fails") and "failed" in lines[3]
     assert len(list((out / "a_add" / "runs").glob("*.ipynb"))) == 1 and (out / "b_fails" / "results.csv").exists()
     # the second demo reuses the completed notebook and retries the failed one
     assert main(["--notebooks", str(folder), "--out", str(out)]) == 1

@@ -2,15 +2,25 @@
 
 ``vaelib params NOTEBOOK``      the notebook's parameters, defaults, types and help
 ``vaelib sweep NOTEBOOK ...``   execute it over a parameter grid (see ``vaelib sweep --help``)
-``vaelib report DIR ...``       the sweep's results table and summary figure
+``vaelib report DIR ...``       the table of the sweep's run records and its summary figure
 
-Exit codes: 0 success; 2 usage error (nothing was run); for ``sweep``, the number of failed runs
-(at most 100); 130 after Ctrl-C.
+Exit codes (as pytest's):
+
+===  ======================================================================================
+0    success: for ``sweep``, every run completed (or was cached)
+1    ``sweep``: some runs failed (the summary line says how many; their records say why)
+2    usage error: nothing ran (unknown parameter, a value that does not fit its type, ...)
+3    the command itself crashed (an unexpected exception: a traceback and a hint are printed)
+130  Ctrl-C (re-run the same command to finish)
+143  SIGTERM (re-run the same command to finish)
+===  ======================================================================================
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,19 +36,30 @@ from vaelib.sweep import (
     sweep,
 )
 
+SUCCESS = 0
+RUNS_FAILED = 1
 USAGE_ERROR = 2
+CRASHED = 3
 INTERRUPTED = 130
-MAX_EXIT_FAILURES = 100
+TERMINATED = 143
 _HIDDEN = ("worker", "started", "finished", "notebook_sha256")
 
 _SWEEP_EPILOG = """\
-values are YAML scalars: 20000 (int), 1e-3 (float), fashion-mnist (str), null (None),
-true/false (bool), '007' (a quoted str). Example:
+values (YAML 1.2 core schema, one value each): 20000 and 010 (ints, decimal), 0x1F 0o17 (hex,
+octal), 1e-3 .inf .nan (floats), true/false in any case (bools), null ~ none (None), [1, 2] and
+{a: 1} (list, dict), '007' (a quoted str); anything else is the text as typed (1:20, #ff0000).
+A str parameter takes the text as typed (032 stays "032"). Grid values are separated by the
+commas outside brackets, braces and quotes: --grid 'x=[1,2],[3,4]'. Each value is checked
+against its parameter's declared type (vaelib params NOTEBOOK) before anything runs: an int
+fits a float parameter, not the other way round; only true/false fit a bool.
+Example:
   vaelib sweep notebooks/04_beta_vae_disentanglement.ipynb -p steps 2000 \\
       --grid beta=1,4,8 --seeds 0,1,2 --out runs/beta --workers 2
 Completed runs are cached in DIR/runs and skipped next time (--force re-runs them); failed runs
-are retried. Exit code: the number of failed runs (at most 100), 2 for a usage error, 130 after
-Ctrl-C (re-run the same command to finish).
+are retried. A second sweep into the same DIR waits for the first (DIR/sweep.lock).
+exit codes: 0 every run completed (or was cached); 1 some runs failed; 2 usage error (nothing
+ran); 3 the sweep itself crashed (traceback printed); 130 Ctrl-C; 143 SIGTERM (after 130 or
+143, re-run the same command to finish).
 """
 
 
@@ -60,14 +81,15 @@ def _params(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    types = {name: info["type"] for name, info in notebook_parameters(args.notebook).items()}
     parameters = {}
     for name, text in args.parameter or []:
         if name in parameters:
             raise SweepError(f"parameter {name} is given twice with -p")
-        parameters[name] = parse_value(text)
+        parameters[name] = parse_value(text, types.get(name))
     grid = {}
     for spec in args.grid or []:
-        name, values = parse_grid(spec)
+        name, values = parse_grid(spec, types)
         if name in grid:
             raise SweepError(f"--grid {name}=... is given twice; list all its values in one")
         grid[name] = values
@@ -85,14 +107,10 @@ def _sweep(args: argparse.Namespace) -> int:
                       scheduler=args.scheduler)
     except SweepInterrupted as stop:
         print(stop, file=sys.stderr)
-        return INTERRUPTED
-    except KeyboardInterrupt:  # a second Ctrl-C, or one before the runs started
-        print(f"interrupted; re-run the same command to finish the sweep in {args.out}",
-              file=sys.stderr)
-        return INTERRUPTED
+        return TERMINATED if stop.signum == signal.SIGTERM else INTERRUPTED
     print(table.attrs["summary"])
     print(f"results: {Path(args.out) / 'results.csv'}")
-    return min(int((table["status"] == FAILED).sum()), MAX_EXIT_FAILURES)
+    return RUNS_FAILED if (table["status"] == FAILED).any() else SUCCESS
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -151,8 +169,10 @@ def _parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser(
         "report", help="print a sweep's results and plot them",
-        description="Print DIR/results.csv as a table and save DIR/summary.png: each metric "
-                    "against a swept parameter, mean and standard deviation over seeds.")
+        description="Print the table of the sweep's run records, DIR/runs/*.json (the source "
+                    "of truth; the rows of DIR/results.csv, which a sweep rewrites from them "
+                    "after every run), and save DIR/summary.png: each metric against a swept "
+                    "parameter, mean and standard deviation over seeds.")
     summary.add_argument("dir", metavar="DIR")
     summary.add_argument("--columns", nargs="+", metavar="COLUMN",
                          help="columns of the printed table, in order (default: all but bookkeeping)")
@@ -167,7 +187,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``vaelib`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    """Run the ``vaelib`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit code
+    (see the module's table)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -181,6 +202,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SweepError, FileNotFoundError) as error:
         print(f"vaelib {args.command}: error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before the runs started
+        where = f" in {args.out}" if args.command == "sweep" else ""
+        print(f"interrupted; re-run the same command to finish{where}", file=sys.stderr)
+        return INTERRUPTED
+    except Exception:  # a bug, or a broken environment: not a failed run, not a usage error
+        traceback.print_exc()
+        kept = (f"; the records already written in {args.out}/runs are kept and the same command "
+                "resumes" if args.command == "sweep" else "")
+        print(f"vaelib {args.command} crashed (exit code {CRASHED}): the traceback above is a "
+              f"bug in vaelib or its environment, not a failed run{kept}", file=sys.stderr)
+        return CRASHED
 
 
 if __name__ == "__main__":

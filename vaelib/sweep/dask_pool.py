@@ -29,6 +29,7 @@ thread first.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 import uuid
@@ -154,14 +155,21 @@ class DaskPool(RunExecutor):
         self._tasks: set[Any] = set()  # submitted and not yet forwarded (holding their results)
         self._lock = threading.Lock()
         self._closed = False
+        error = None
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except ValueError as exc:  # unparseable: no scheme, port or host
-            raise SweepError(f"{address!r} is not a Dask scheduler address: {exc}") from None
+            error = SweepError(f"{address!r} is not a Dask scheduler address: {exc}")
         except (OSError, TypeError) as exc:  # a timeout is an OSError
-            raise SweepError(
-                f"no Dask scheduler answered at {address!r} within {timeout:g} s: {exc}"
-            ) from None
+            error = SweepError(
+                f"no Dask scheduler answered at {address!r} within {timeout:g} s: {exc}")
+        if error is not None:
+            # The half-built Client is cyclic garbage whose __del__ stops its IO loop under
+            # distributed's global LoopRunner lock. Collected later, in the IO-loop thread of a
+            # new Client that is starting (which holds that lock), it deadlocks that start: so
+            # collect it now, here.
+            gc.collect()
+            raise error
         self.threads_by_host = kernel_threads(self.client)
 
     def submit_run(self, run: Run, **options: Any) -> Future:

@@ -9,7 +9,8 @@ class SweepError(ValueError):
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a sweep; completed runs are saved and the same call finishes the rest.
+    """Ctrl-C (or SIGTERM) stopped a sweep; completed runs are saved and the same call finishes
+    the rest.
 
     Attributes
     ----------
@@ -17,9 +18,12 @@ class SweepInterrupted(KeyboardInterrupt):
         Runs of the sweep with a completed record (cached ones included).
     remaining : int
         Runs of the sweep that were not finished (re-running the sweep executes them).
+    signum : int
+        The signal that stopped it: 2 (SIGINT, Ctrl-C) or 15 (SIGTERM).
     """
 
-    def __init__(self, message: str, completed: int, remaining: int) -> None:
+    def __init__(self, message: str, completed: int, remaining: int, signum: int = 2) -> None:
         super().__init__(message)
         self.completed = completed
         self.remaining = remaining
+        self.signum = signum

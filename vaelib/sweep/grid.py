@@ -1,74 +1,42 @@
-"""Parameter values and grids: command-line values as Python values, and the runs of a grid."""
+"""Grids: ``name=v1,v2,...`` as a list of values, and the runs of a grid (its cartesian product).
+
+The values themselves are read by :mod:`vaelib.sweep.values` (:func:`parse_value` is importable
+from here as before).
+"""
 from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vaelib.sweep.errors import SweepError
+from vaelib.sweep.values import parse_value, plain_value, split_values
 from vaelib.validation import is_real
 
-__all__ = ["expand_grid", "parse_grid", "parse_value"]
-
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_YAML_TRUE_FALSE = re.compile(r"^(true|false)$", re.IGNORECASE)
+__all__ = ["expand_grid", "parse_grid", "parse_value"]  # parse_value: from vaelib.sweep.values
 
 
-def parse_value(text: str) -> Any:
-    """A command-line value as the Python value a notebook parameter should get.
+def parse_grid(spec: str, types: Mapping[str, str] | None = None) -> tuple[str, list[Any]]:
+    """``"name=v1,v2,..."`` as ``(name, [v1, v2, ...])``, each value read by :func:`parse_value`.
 
-    Values are YAML scalars read with :func:`yaml.safe_load`, with the surprises of YAML 1.1
-    removed and Python's spelling of None added: ``1e-3`` is a float (not the string ``"1e-3"``),
-    ``none``/``None`` as well as ``null``/``~`` are None, only ``true``/``false`` are booleans
-    (``yes``, ``no``, ``on``, ``off`` stay strings) and dates stay strings.
+    The values are separated by the commas outside brackets, braces and quotes, so
+    ``"x=[1,2],[3,4]"`` gives ``("x", [[1, 2], [3, 4]])``.
 
     Parameters
     ----------
-    text : str
-        The value as typed, e.g. ``"20000"``, ``"1e-3"``, ``"fashion-mnist"``, ``"null"``,
-        ``"true"``, ``"'007'"`` (quotes keep a string), ``"[1, 2]"``.
-
-    Returns
-    -------
-    None, bool, int, float, str, list or dict
-
-    Raises
-    ------
-    TypeError
-        If ``text`` is not a string.
-    SweepError
-        If ``text`` is empty (write ``null`` for None, ``''`` for the empty string).
-    """
-    import yaml
-
-    if not isinstance(text, str):
-        raise TypeError(f"value must be a str, got {text!r}")
-    if not text.strip():
-        raise SweepError(f"empty value {text!r}: write null for None or '' for an empty string")
-    if text.strip() in ("none", "None"):
-        return None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    if isinstance(value, str) and _FLOAT.match(text.strip()):
-        return float(value)
-    if isinstance(value, bool) and not _YAML_TRUE_FALSE.match(text.strip()):
-        return text
-    if value is not None and not isinstance(value, (bool, int, float, str, list, dict)):
-        return text  # dates, timestamps, sets: keep what was typed
-    return value
-
-
-def parse_grid(spec: str) -> tuple[str, list[Any]]:
-    """``"name=v1,v2,..."`` as ``(name, [v1, v2, ...])``, each value read by :func:`parse_value`.
+    spec : str
+        The grid as typed after ``--grid``.
+    types : mapping of str to str, optional
+        Parameter name -> its declared type (the ``type`` of
+        :func:`~vaelib.sweep.notebook_parameters`): the values of a ``str`` parameter are its
+        texts as typed (``"v=032"`` gives ``["032"]``).
 
     Raises
     ------
     SweepError
-        If ``spec`` has no ``=``, no name, an empty value or a repeated value.
+        If ``spec`` has no ``=``, no name, an empty value, or a malformed quoted string or
+        collection.
     """
     if not isinstance(spec, str) or "=" not in spec:
         raise SweepError(f"grid must look like name=v1,v2,..., got {spec!r}")
@@ -76,10 +44,11 @@ def parse_grid(spec: str) -> tuple[str, list[Any]]:
     name = name.strip()
     if not name.isidentifier():
         raise SweepError(f"grid {spec!r}: {name!r} is not a parameter name")
-    texts = values.split(",")
-    if any(not t.strip() for t in texts):
+    texts = split_values(values)
+    if any(not t for t in texts):
         raise SweepError(f"grid {spec!r} has an empty value (values are separated by commas)")
-    return name, [parse_value(t.strip()) for t in texts]
+    kind = dict(types or {}).get(name)
+    return name, [parse_value(t, kind) for t in texts]
 
 
 def _identity(value: Any) -> tuple:
@@ -95,14 +64,6 @@ def _check_name(name: Any, what: str) -> str:
     if not isinstance(name, str) or not name.isidentifier():
         raise SweepError(f"{what} name must be a Python identifier, got {name!r}")
     return name
-
-
-def _check_value(name: str, value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        raise SweepError(f"parameter {name} must be JSON-serialisable, got {value!r}") from None
-    return value
 
 
 def expand_grid(
@@ -121,8 +82,9 @@ def expand_grid(
     Returns
     -------
     list of dict
-        One dict per run, fixed parameters first then the swept ones in grid order. An empty grid
-        gives one run with the fixed parameters.
+        One dict per run, fixed parameters first then the swept ones in grid order, the values
+        as plain Python (:func:`~vaelib.sweep.values.plain_value`: numpy numbers as Python
+        numbers, tuples as lists). An empty grid gives one run with the fixed parameters.
 
     Raises
     ------
@@ -131,9 +93,8 @@ def expand_grid(
         values or repeats a value, or a value is not JSON-serialisable.
     """
     grid = dict(grid or {})
-    fixed = dict(fixed or {})
-    for name, value in fixed.items():
-        _check_value(_check_name(name, "parameter"), value)
+    fixed = {name: plain_value(_check_name(name, "parameter"), value)
+             for name, value in dict(fixed or {}).items()}
     for name, values in grid.items():
         _check_name(name, "grid parameter")
         if name in fixed:
@@ -142,9 +103,9 @@ def expand_grid(
             raise SweepError(f"grid values of {name} must be a list, got {values!r}")
         if not values:
             raise SweepError(f"grid parameter {name} has no values")
+        grid[name] = values = [plain_value(name, value) for value in values]
         seen: dict[tuple, Any] = {}
         for value in values:
-            _check_value(name, value)
             key = _identity(value)
             if key in seen:
                 raise SweepError(f"grid parameter {name} repeats the value {value!r}")

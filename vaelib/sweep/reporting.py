@@ -12,7 +12,7 @@ import pandas as pd
 
 from vaelib.atomic import atomic_write
 from vaelib.sweep.errors import SweepError
-from vaelib.sweep.records import collect_results, load_records
+from vaelib.sweep.records import load_sweep, tidy_table
 from vaelib.sweep.runs import COMPLETED
 
 __all__ = ["MAX_PANELS", "report"]
@@ -45,7 +45,8 @@ def report(
     Parameters
     ----------
     out : path
-        The sweep directory.
+        The sweep directory: its run records ``DIR/runs/*.json`` are read (the source of truth;
+        ``results.csv`` holds the same rows).
     x : str, optional
         Column on the horizontal axis. Default: the swept parameter (other than ``seed``) with
         the most distinct values; none when only seeds vary.
@@ -75,7 +76,8 @@ def report(
 
     from vaelib.plotting import mean_sd_panel
 
-    table = collect_results(out)
+    records = load_sweep(out)
+    table = tidy_table(records.values())
     data = table[table["status"] == COMPLETED]
     if data.empty:
         raise SweepError(f"no completed runs in {str(out)!r} to plot")
@@ -116,7 +118,9 @@ def report(
     for ax in axes[len(metrics):]:
         figure.delaxes(ax)
     seeds = data["seed"].nunique() if "seed" in data else 1
-    figure.suptitle(f"{_notebook_name(out)}: {len(data)} completed runs, mean ± sd over {seeds} "
+    names = ", ".join(sorted({Path(str(r.get("notebook", "sweep"))).stem
+                              for r in records.values()}))
+    figure.suptitle(f"{names or 'sweep'}: {len(data)} completed runs, mean ± sd over {seeds} "
                     f"seed{'s' if seeds != 1 else ''}")
     if save:
         png = io.BytesIO()
@@ -124,8 +128,3 @@ def report(
         atomic_write(Path(out) / "summary.png", png.getvalue())
     return figure
 
-
-def _notebook_name(out: str | os.PathLike) -> str:
-    records = load_records(Path(out) / "runs")
-    names = sorted({Path(str(r.get("notebook", "sweep"))).stem for r in records.values()})
-    return ", ".join(names) or "sweep"

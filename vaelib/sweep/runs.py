@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from vaelib.sweep.errors import SweepError
 from vaelib.sweep.grid import expand_grid
 from vaelib.sweep.notebooks import notebook_hash, notebook_parameters, read_notebook
+from vaelib.sweep.values import check_value, notebook_value
 
 if TYPE_CHECKING:  # nbformat and papermill take seconds to import: only runs need them
     from nbformat import NotebookNode
@@ -31,6 +32,7 @@ __all__ = [
     "FAILED",
     "KERNEL_NAME",
     "RESULTS_PARAMETER",
+    "RUN_FOLDERS",
     "Run",
     "execute_run",
     "make_record",
@@ -44,6 +46,9 @@ KERNEL_NAME = "python3"
 RESULTS_PARAMETER = "results_path"
 """The parameter through which the runner asks a notebook to write its results JSON."""
 COMPLETED, FAILED = "completed", "failed"
+RUN_FOLDERS: set[str] = set()
+"""The temporary folders of the runs this process is executing (a worker that is ended removes
+them after killing its kernel)."""
 
 
 def _slug(value: Any) -> str:
@@ -92,7 +97,8 @@ class Run:
     notebook_sha256 : str
         :func:`~vaelib.sweep.notebook_hash` of the notebook when the run was planned.
     parameters : dict
-        The parameters passed to the notebook (``results_path`` is added at execution).
+        The parameters passed to the notebook (``results_path`` is added at execution), as
+        the notebook gets them (the run id hashes them as given: see :func:`plan_runs`).
     writes_results : bool
         Whether the notebook has a ``results_path`` parameter to write its results JSON to.
     """
@@ -102,6 +108,25 @@ class Run:
     notebook_sha256: str
     parameters: dict[str, Any] = field(default_factory=dict)
     writes_results: bool = True
+
+
+def _checked(
+    parameters: Mapping[str, Any] | None,
+    grid: Mapping[str, Sequence[Any]] | None,
+    types: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fixed parameters and the grid with every value checked against its declared type."""
+    fixed = {name: check_value(name, value, types.get(name))
+             for name, value in dict(parameters or {}).items()}
+    swept: dict[str, Any] = {}
+    for name, values in dict(grid or {}).items():
+        if type(values).__module__ == "numpy" and getattr(values, "ndim", None) == 1:
+            values = list(values)  # a numpy array of grid values
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence):
+            swept[name] = values  # expand_grid says what is wrong
+            continue
+        swept[name] = [check_value(name, value, types.get(name)) for value in values]
+    return fixed, swept
 
 
 def plan_runs(
@@ -123,7 +148,10 @@ def plan_runs(
     Returns
     -------
     list of Run
-        In grid order.
+        In grid order. Each value is held to its parameter's declared type
+        (:func:`~vaelib.sweep.values.check_value`; numpy numbers become Python numbers); the
+        run id hashes the values as given, the notebook gets them as its types say (an int as
+        a float for a float parameter: :func:`~vaelib.sweep.values.notebook_value`).
 
     Raises
     ------
@@ -131,10 +159,10 @@ def plan_runs(
         If the notebook does not exist.
     SweepError
         If a parameter is not one of the notebook's (papermill would only warn), is
-        ``results_path`` (the runner sets it) or the grid is malformed.
+        ``results_path`` (the runner sets it), a value does not fit its parameter's type or
+        the grid is malformed.
     """
     nb = read_notebook(notebook)
-    points = expand_grid(grid, parameters)
     known = notebook_parameters(notebook)
     given = list(dict(parameters or {})) + list(dict(grid or {}))
     if RESULTS_PARAMETER in given:
@@ -146,11 +174,15 @@ def plan_runs(
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for "
             f"{Path(notebook).name}; its parameters are: {listing}"
         )
+    types = {name: info["type"] for name, info in known.items()}
+    fixed, swept = _checked(parameters, grid, types)
+    points = expand_grid(swept, fixed)
     digest = notebook_hash(nb)
     path = str(Path(notebook).resolve())
-    swept = list(dict(grid or {}))
     return [
-        Run(run_id(point, digest, swept), path, digest, point, RESULTS_PARAMETER in known)
+        Run(run_id(point, digest, list(swept)), path, digest,
+            {name: notebook_value(value, types[name]) for name, value in point.items()},
+            RESULTS_PARAMETER in known)
         for point in points
     ]
 
@@ -256,6 +288,7 @@ def execute_run(
     results = None
     notebook_bytes = None
     with tempfile.TemporaryDirectory(prefix="vaelib-run-") as tmp:
+        RUN_FOLDERS.add(tmp)
         output, results_file = Path(tmp) / "output.ipynb", Path(tmp) / "results.json"
         parameters = dict(run.parameters)
         if run.writes_results:
@@ -278,6 +311,7 @@ def execute_run(
                 error = {"ename": type(exc).__name__, "evalue": f"results JSON: {exc}"}
         if output.exists():
             notebook_bytes = output.read_bytes()
+        RUN_FOLDERS.discard(tmp)
     record = make_record(
         run, error=error, results=results, started=started, finished=utc_now(),
         duration_s=round(time.perf_counter() - clock, 3), timeout_s=timeout,
