@@ -3,10 +3,12 @@
 Each notebook runs as a one-run :func:`vaelib.sweep.sweep` into ``runs/demo/<notebook>/`` (the
 executed notebook under ``runs/``, its results JSON, ``results.csv``), so a second ``make demo``
 skips notebooks whose code has not changed (``--force`` re-runs them) and a failing notebook
-does not stop the others. The line per notebook gives its status, wall time and key metrics
-(nats per sample for likelihood terms), e.g.::
+does not stop the others. The line per notebook gives its status, wall time and the ``summary``
+the notebook put in its own results JSON (nats per sample for likelihood terms), e.g.::
 
-    01_vae_basics                completed   84 s  test ELBO -24.56, IWAE -24.05, KL 2.73
+    01_vae_basics                completed   84 s  test ELBO -24.56, IWAE k=100 -24.05, KL 2.73
+
+so adding a notebook changes nothing here.
 
 Run: python -m vaelib.demo [--notebooks notebooks] [--out runs/demo] [--force] [--timeout S]
 (exit code 0 when every notebook completed or was cached, 1 when any failed).
@@ -21,45 +23,47 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vaelib.collapse import METHODS, SCHEDULES
 from vaelib.sweep import sweep
 
-KEY_METRICS: dict[str, list[tuple[str, str]]] = {
-    "01_vae_basics": [("test ELBO", "test_elbo"), ("IWAE", "test_iwae"), ("KL", "test_kl")],
-    "02_posterior_collapse": [(f"KL {method}", f"methods/{method}/kl") for method in METHODS],
-    "03_annealing_schedules": [(f"KL {name}", f"schedules/{name}/kl/mean") for name in SCHEDULES],
-    "04_beta_vae_disentanglement": [("MIG", "mig"), ("SAP", "sap"), ("DCI", "dci/disentanglement"),
-                                    ("BetaVAE", "beta_vae_score"), ("KL", "kl")],
-}
-"""Per notebook (file stem): (label, results column) pairs of its summary line. Other notebooks
-show their first four numeric results."""
+SUMMARY_PREFIX = "summary/"
+"""Results columns shown on a notebook's line: the entries of the ``summary`` dict of its results
+JSON (flattened by the sweep into ``summary/<label>`` columns), in the notebook's order."""
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _shown(label: str, value: Any) -> str | None:
+    if isinstance(value, bool):
+        return f"{label} {value}"
+    if not _number(value):
+        return None
+    return f"{label} {value:.4g}" if abs(value) < 1e4 else f"{label} {value:.0f}"
+
+
 def summary_line(name: str, row: Mapping[str, Any], results: Sequence[str]) -> str:
-    """One line for an executed notebook: name, status, wall time and key metrics (or the error).
+    """One line for an executed notebook: name, status, wall time and its summary (or the error).
 
     Parameters
     ----------
     name : str
-        Notebook file stem (selects :data:`KEY_METRICS`).
+        Notebook file stem.
     row : mapping
         Its row of the sweep table (``status``, ``duration_s``, ``error``, ``error_message`` and
         the flattened results).
     results : sequence of str
-        The result columns of the row, in order (the fallback when ``name`` is not known).
+        The result columns of the row, in order. The notebook's own ``summary/<label>`` columns
+        are shown, in order; a notebook without a summary shows its first four numeric results.
     """
     duration = row.get("duration_s")
     head = f"{name:<28} {row['status']:<9} {f'{duration:4.0f} s' if _number(duration) else '   - s'}"
     if row["status"] == "failed":
         message = str(row.get("error_message") or "").strip().splitlines()
         return f"{head}  {row.get('error')}: {message[0] if message else ''}"
-    pairs = KEY_METRICS.get(name) or [(column, column) for column in results if _number(row.get(column))][:4]
-    shown = [f"{label} {row[column]:.4g}" if abs(row[column]) < 1e4 else f"{label} {row[column]:.0f}"
-             for label, column in pairs if _number(row.get(column))]
+    summary = [(column.removeprefix(SUMMARY_PREFIX), column) for column in results if column.startswith(SUMMARY_PREFIX)]
+    pairs = summary or [(column, column) for column in results if _number(row.get(column))][:4]
+    shown = [text for label, column in pairs if (text := _shown(label, row.get(column))) is not None]
     return f"{head}  {', '.join(shown)}"
 
 
