@@ -13,6 +13,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # a python block, optionally followed by "prints" and a plain block with its expected output
 BLOCK = re.compile(r"```python\n(?P<code>.*?)```\n(?:\nprints\n\n```\n(?P<output>.*?)```)?", re.S)
 BLOCKS = [(m["code"], m["output"]) for m in BLOCK.finditer(README.read_text())]
+OPTIONAL = ("lightning", "tensorboard")  # extras a block may need (vaelib[lightning], vaelib[tensorboard])
+IMPORT = re.compile(r"^(?:import|from) (\w+)", re.M)
 
 
 def test_readme_has_python_blocks():
@@ -23,6 +25,8 @@ def test_readme_has_python_blocks():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs(index, tmp_path, monkeypatch):
     code, expected = BLOCKS[index]
+    for module in set(IMPORT.findall(code)) & set(OPTIONAL):
+        pytest.importorskip(module, reason=f"README block {index} needs the {module} extra")
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -1,4 +1,5 @@
-"""Fast in-memory minibatches: a per-epoch permutation and tensor slicing, resumable mid-epoch."""
+"""Where fit's batches come from: a tensor in memory, a sampler callable or an iterable such as a
+DataLoader, each resumable where its source allows."""
 from __future__ import annotations
 
 import math

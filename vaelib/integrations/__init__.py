@@ -9,3 +9,6 @@
 
 Each module imports its optional dependency only when used, with an error naming the extra.
 """
+from vaelib.integrations.loggers import CSVLogger, TensorBoardLogger
+
+__all__ = ["CSVLogger", "TensorBoardLogger"]

@@ -16,7 +16,8 @@ counts optimiser steps, as in :func:`vaelib.fit`, also with gradient accumulatio
             self.vae, self.loss, self.kl_weight = MLPVAE((1, 8, 8)), VAELoss(), 1.0
 
         def training_step(self, batch, batch_idx):
-            recon, kl = self.loss(*self.vae(batch[0]), batch[0])   # see the README for the full example
+            x, mu, logvar = self.vae(batch[0])
+            recon, kl = self.loss(x, batch[0], mu, logvar)   # the README has the full, runnable example
             return recon + self.kl_weight * kl
 
     trainer = lightning.Trainer(max_steps=100, callbacks=[KLAnnealing(Annealer(50, "cosine"))])
