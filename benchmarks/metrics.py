@@ -11,13 +11,14 @@ baseline is sampling and encoding the same number of observations with a bare lo
 classifier-bound scores (SAP, DCI) cost in proportion to the number of factor classes: the
 last lines project their time to dSprites' 113 classes.
 
-Last, DCI at disentanglement_lib's 10,000 / 5,000 points on one set of codes, its per-factor
-classifiers fitted serially (``n_jobs=1``) and in 2 worker processes (``n_jobs=2``, worker
-start-up included): both times, their ratio, and whether the scores are identical.
+Last, DCI at disentanglement_lib's 10,000 / 5,000 points on a dSprites sample (5 factors, 113
+classes; 10 codes, the means of a He-initialised 32×32 ``ConvVAE`` encoder, seed 0), its
+per-factor classifiers fitted serially (``n_jobs=1``) and in 2 worker processes (``n_jobs=2``,
+worker start-up included): both times, their ratio, and whether the scores are identical.
 
 Run: ``.venv/bin/python benchmarks/metrics.py`` (several minutes). Prints seconds (best of
-REPEATS runs; DCI, the slowest, once), the ratio to the baseline, the total against the 30 s
-target, then the DCI comparison. ``--dci-only`` runs the comparison alone; ``--dci-train N
+REPEATS runs; DCI, the slowest, once), the ratio to the baseline, the total of all but DCI
+against the 30 s target, then the DCI comparison against its 200 s target. ``--dci-only`` runs the comparison alone; ``--dci-train N
 --dci-test M`` size it (e.g. 1000 and 500 for a quick check).
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ LATENTS = 10
 CHUNK = 1024
 REPEATS = 3
 TARGET_S = 30.0
+DCI_TARGET_S = 200.0
 DCI_TRAIN, DCI_TEST = 10_000, 5_000
 
 
@@ -100,20 +102,36 @@ def sample_and_encode(
     return factors, np.concatenate(codes)
 
 
-def compare_dci_jobs(data: ToyGrid, encode: LinearEncoder, n_train: int, n_test: int) -> None:
+def dsprites_codes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Factors ``(n, 5)`` of a dSprites sample and their codes ``(n, 10)``: encoder means of a
+    He-initialised ConvVAE (untrained, seed 0), so that no checkpoint is needed."""
+    import torch
+
+    from vaelib import ConvVAE, DSprites
+
+    torch.manual_seed(0)
+    model = ConvVAE(32, latent_dim=LATENTS, device="cpu").eval()
+    factors, images = DSprites(32).sample(n, random_state=seed)
+    with torch.no_grad():
+        codes = torch.cat([model.encode(images[i:i + CHUNK])[0] for i in range(0, n, CHUNK)])
+    return factors, codes.numpy()
+
+
+def compare_dci_jobs(n_train: int, n_test: int) -> None:
     """Print the seconds of dci serially and in 2 processes on the same codes, and whether they agree."""
-    y_train, z_train = sample_and_encode(data, encode, n_train, seed=1)
-    y_test, z_test = sample_and_encode(data, encode, n_test, seed=2)
+    y_train, z_train = dsprites_codes(n_train, seed=1)
+    y_test, z_test = dsprites_codes(n_test, seed=2)
     seconds, scores = {}, {}
     for n_jobs in (1, 2):
         start = time.perf_counter()
         scores[n_jobs] = dci(z_train, y_train, z_test, y_test, n_jobs=n_jobs)
         seconds[n_jobs] = time.perf_counter() - start
-    print(f"\nDCI at {n_train:,} / {n_test:,} points ({sum(FACTOR_SIZES)} classes):")
+    print(f"\nDCI at {n_train:,} / {n_test:,} points of dSprites ({DSPRITES_CLASSES} classes), {LATENTS} codes:")
     print(f"  serial (n_jobs=1): {seconds[1]:.1f} s")
     print(f"  parallel (n_jobs=2): {seconds[2]:.1f} s")
     print(f"  serial / parallel: {seconds[1] / seconds[2]:.2f}")
     print(f"  identical scores: {scores[1] == scores[2]}")
+    print(f"  parallel within {DCI_TARGET_S:.0f} s: {seconds[2] <= DCI_TARGET_S}")
 
 
 def time_scores(data: ToyGrid, encode: LinearEncoder, s: EvaluationSizes) -> None:
@@ -152,8 +170,11 @@ def time_scores(data: ToyGrid, encode: LinearEncoder, s: EvaluationSizes) -> Non
         total += seconds[name]
         ratio = seconds[name] / baseline
         print(f"{name:<11}{n_obs:>14,}{seconds[name]:>10.2f}{baseline:>12.3f}{ratio:>12.1f}")
-    verdict = "OK" if total <= TARGET_S else "OVER"
-    print(f"{'total':<11}{'':>14}{total:>10.2f}   (target <= {TARGET_S:.0f} s: {verdict})")
+    others = total - seconds["DCI"]
+    verdict = "OK" if others <= TARGET_S else "OVER"
+    print(f"{'total':<11}{'':>14}{total:>10.2f}")
+    print(f"{'all but DCI':<11}{'':>14}{others:>10.2f}   (target <= {TARGET_S:.0f} s: {verdict}; DCI at the published "
+          f"10,000 / 5,000 has its own target, <= {DCI_TARGET_S:.0f} s on dSprites, below)")
     print(f"\nprojected to dSprites ({DSPRITES_CLASSES} classes; classifier cost ~ number of classes):")
     for name in ("SAP", "DCI"):
         print(f"  {name}: ~{seconds[name] * DSPRITES_CLASSES / classes:.0f} s")
@@ -168,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     data, encode, s = ToyGrid(FACTOR_SIZES), LinearEncoder(len(FACTOR_SIZES)), DEFAULT_SIZES
     if not args.dci_only:
         time_scores(data, encode, s)
-    compare_dci_jobs(data, encode, args.dci_train, args.dci_test)
+    compare_dci_jobs(args.dci_train, args.dci_test)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ ConvVAE at 32 x 32 and 64 x 64 on dSprites (batch 64), the LSTM VAE of notebooks
   plain ``nn.Module``, with the same weights), at torch's default thread count; and fit's
   speed-up over it.
 
-Each variant runs ``--steps`` steps after a warm-up, best of ``--rounds`` interleaved rounds. Run it
-on an idle machine: ``.venv/bin/python benchmarks/train_throughput.py [--rounds 3] [--steps 40]``.
+Each variant runs ``--steps`` steps after a warm-up, best of ``--rounds`` interleaved rounds. With
+``--profile``, it also prints where one thread's ``fit`` step spends its time (``torch.profiler``,
+the operators with the most self CPU time, as shares of the step): what bounds each family. Run it
+on an idle machine: ``.venv/bin/python benchmarks/train_throughput.py [--rounds 3] [--steps 40] [--profile]``.
 """
 from __future__ import annotations
 
@@ -137,10 +139,27 @@ def time_examples(model: nn.Module, data: torch.Tensor, objective: VAELoss, batc
     return (time.perf_counter() - start) / steps
 
 
+def profile_fit(model: nn.Module, data: torch.Tensor, objective: VAELoss, batch: int, steps: int, top: int = 8) -> None:
+    """Print the operators with the most self CPU time over ``steps`` steps of ``fit`` on one thread."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(1)
+    fit(model, data, objective, steps=5, batch_size=batch, progress=False, log_every=10**9)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fit(model, data, objective, steps=steps, batch_size=batch, progress=False, log_every=10**9)
+    events = sorted(prof.key_averages(), key=lambda event: event.self_cpu_time_total, reverse=True)
+    total = sum(event.self_cpu_time_total for event in events)
+    print(f"  profile, 1 thread, {steps} steps of fit ({total / 1e3 / steps:.1f} ms per step under the profiler):")
+    for event in events[:top]:
+        print(f"    {event.key:<44}{100 * event.self_cpu_time_total / total:>6.1f}%  "
+              f"{event.self_cpu_time_total / 1e3 / steps:>7.2f} ms/step  {event.count // steps:>4} calls/step")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--profile", action="store_true", help="also print each family's top operators")
     args = parser.parse_args()
     thread_counts = sorted({1, DEFAULT_THREADS})
     peaks = {t: matmul_peak(t) for t in thread_counts}
@@ -165,6 +184,8 @@ def main() -> None:
             print(f"  fit / examples at {threads} thread(s): {best['examples', threads] / best['fit', threads]:.2f}x")
         print(f"  fit at 1 thread / examples at torch's default {DEFAULT_THREADS}: "
               f"{best['examples', DEFAULT_THREADS] / best['fit', 1]:.2f}x")
+        if args.profile:
+            profile_fit(factory(), data, objective, batch, args.steps)
     torch.set_num_threads(DEFAULT_THREADS)
 
 

@@ -267,7 +267,7 @@ def parse_toggles(text: str) -> list[tuple[int, bool]]:
     """Cyclical on/off events from text: ``"30:off, 70:on"`` -> ``[(30, False), (70, True)]``.
 
     Events are ``step:on`` or ``step:off`` separated by commas or spaces; an empty text gives no
-    events. They mean what :func:`vaelib.plotting.schedule_trace` says (at the end of ``step``).
+    events. They mean what :func:`vaelib.schedules.schedule_trace` says (at the end of ``step``).
     """
     if not isinstance(text, str):
         raise TypeError(f"toggles text must be a str, got {type(text).__name__}")
@@ -306,7 +306,7 @@ class ScheduleExplorer(Explorer):
     does not use it. The figure is :func:`vaelib.plotting.plot_schedules` of one schedule over
     ``n`` steps, with the cyclical on/off events (the ``toggles`` text, e.g. ``"30:off, 70:on"``
     for the seed's example) as dashed vertical lines: green where restarts switch on, red where
-    off. Moving a control recomputes :func:`~vaelib.annealing.schedule_trace` and redraws the
+    off. Moving a control recomputes :func:`~vaelib.schedules.schedule_trace` and redraws the
     curve, the event lines and the title in place (see :class:`FigureImage`); only a change of
     ``n`` redraws the whole figure (the step axis changes). Text that does not parse, or an event
     outside the drawn steps, is reported under the controls and leaves the last valid drawing in
