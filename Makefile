@@ -68,9 +68,9 @@ reference-cyclical: setup
 	$(CYCLICAL_SWEEP) --grid steps=600,1200,2400,4800
 	$(CYCLICAL_SWEEP) --grid ratio=0.25,0.5,0.75,1.0
 	$(CYCLICAL_SWEEP) --grid lr_schedule=constant,fu
-	$(CYCLICAL_SWEEP) --grid shape=linear,cosine,logistic
-	$(CYCLICAL_SWEEP) --grid hidden_dim=32,64,128,256
-	$(CYCLICAL_SWEEP) --grid z_scale=0.3,0.6,1.0
+	$(CYCLICAL_SWEEP) --grid shape=cosine,logistic
+	$(CYCLICAL_SWEEP) --grid hidden_dim=32,128,256
+	$(CYCLICAL_SWEEP) --grid z_scale=0.3,0.6
 	$(CYCLICAL_SWEEP) -p n_train 20000 -p vocab_size 1000 --grid monotonic=cycle,half
 	$(CYCLICAL_SWEEP) -p data words -p n_train 20000 --grid monotonic=cycle,half
 

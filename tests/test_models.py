@@ -445,3 +445,48 @@ def test_lstm_vae_rejects_bad_tokens_and_decoding_arguments():
         model.generate(torch.zeros(2, 3), 4, greedy="yes")
     with pytest.raises(TypeError, match="generator must be a torch.Generator or None, got 3"):
         model.generate(torch.zeros(2, 3), 4, greedy=False, generator=3)
+
+
+def test_mean_encoder_is_the_encoder_mean_in_eval_mode_and_pickles():
+    import pickle
+
+    from vaelib.models import MeanEncoder
+
+    torch.manual_seed(0)
+    model = ConvVAE(32, latent_dim=3)
+    x = torch.rand(5, 1, 32, 32)
+    with torch.no_grad():
+        expected = model.eval().encode(x)[0]
+    model.train()
+    encoder = MeanEncoder(model)
+    assert torch.equal(encoder(x), expected)
+    assert torch.equal(encoder(x.numpy()), expected)  # arrays are taken too
+    assert model.training  # the caller's mode is restored
+    assert torch.equal(pickle.loads(pickle.dumps(encoder))(x), expected)
+
+
+def test_mean_encoder_refuses_a_module_without_encode():
+    from vaelib.models import MeanEncoder
+
+    with pytest.raises(TypeError, match="encode method.*got Linear"):
+        MeanEncoder(torch.nn.Linear(2, 2))
+
+
+def test_models_scored_in_worker_processes_score_as_here():
+    import dataclasses
+
+    from vaelib import DSprites
+    from vaelib.disentanglement import FAST_SIZES, evaluate
+    from vaelib.models import MeanEncoder
+    from vaelib.parallel import run_parallel
+
+    sizes = dataclasses.replace(FAST_SIZES, factor_vae_train=300, factor_vae_eval=150, variance_estimate=600, mig=600)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(ConvVAE(32, latent_dim=4))
+    calls = [dict(data=DSprites(32), encode=MeanEncoder(model), sizes=sizes, scores=("factor_vae", "mig"), random_state=3)
+             for model in models]
+    here = [evaluate(**call) for call in calls]
+    assert run_parallel(evaluate, calls, workers=2) == here
+    assert here[0] != here[1]

@@ -17,7 +17,7 @@ from torch import nn
 
 from vaelib.validation import check_generator, positive_int, positive_int_tuple
 
-__all__ = ["ImageVAE", "VAE", "check_generator", "evaluating", "positive_int", "positive_int_tuple", "standard_normal"]
+__all__ = ["ImageVAE", "MeanEncoder", "VAE", "check_generator", "evaluating", "positive_int", "positive_int_tuple", "standard_normal"]
 
 
 @contextlib.contextmanager
@@ -35,6 +35,31 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
             yield model
     finally:
         model.train(was_training)
+
+
+class MeanEncoder:
+    """The encoder mean of ``model`` as a function that worker processes can receive.
+
+    ``MeanEncoder(model)(x)`` is ``model.encode(x)[0]``, shape ``(n, latent_dim)``, with ``x``
+    (a tensor or array, first axis ``n``) moved to the model's device and the model in
+    :func:`evaluating` mode. It is what the disentanglement scores take as ``encode``; unlike a
+    lambda it pickles, so several models can be scored at once with
+    :func:`vaelib.parallel.run_parallel` and :func:`vaelib.disentanglement.evaluate`.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        if not isinstance(model, nn.Module) or not callable(getattr(model, "encode", None)):
+            raise TypeError(f"model must be a torch module with an encode method returning (mu, logvar), "
+                            f"got {type(model).__name__}")
+        self.model = model
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        with evaluating(self.model):
+            return self.model.encode(torch.as_tensor(x).to(device))[0]
+
+    def __repr__(self) -> str:
+        return f"MeanEncoder({type(self.model).__name__})"
 
 
 def standard_normal(
