@@ -121,12 +121,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder JupyterLab serves: notebooks/ gets the (prepared) notebook copies; data/ points
-    at the repository's data/ so notebooks that read ../data work as in the repository."""
+    """The folder JupyterLab serves: notebooks/ gets the (prepared) notebook copies; data/ and
+    reference/ point at the repository's, so notebooks that read ../data or the committed
+    ../reference runs work as in the repository."""
     root = tmp_path_factory.mktemp("lab-root")
     (root / "notebooks").mkdir()
-    if (REPO / "data").is_dir():
-        (root / "data").symlink_to(REPO / "data", target_is_directory=True)
+    for shared in ("data", "reference"):
+        if (REPO / shared).is_dir():
+            (root / shared).symlink_to(REPO / shared, target_is_directory=True)
     return root
 
 
