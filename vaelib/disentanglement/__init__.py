@@ -17,7 +17,8 @@ its published sample sizes as defaults, one module each:
 :func:`evaluate` runs them together, at :class:`EvaluationSizes`; :mod:`.registry` is the table
 of metrics it reads (names, sample sizes, result keys), where a new metric is registered.
 :mod:`.sampling` holds what the scores share: the data interface, sampling and encoding. The
-representation is the encoder *mean*: pass ``encode = lambda x: model.encode(x)[0]``.
+representation is the encoder *mean*: pass ``encode = lambda x: model.encode(x)[0]``, or
+:class:`vaelib.models.MeanEncoder` ``(model)``, the same as an object that worker processes can receive.
 
 ``data`` follows disentanglement_lib's ``GroundTruthData`` interface (:class:`GroundTruthData`):
 ``num_factors``, ``factor_sizes`` (tuple of class counts), ``sample_factors(n, random_state)``
