@@ -13,8 +13,8 @@ last lines project their time to dSprites' 113 classes.
 
 Last, DCI at disentanglement_lib's 10,000 / 5,000 points on a dSprites sample (5 factors, 113
 classes; 10 codes, the means of a He-initialised 32×32 ``ConvVAE`` encoder, seed 0), its
-per-factor classifiers fitted serially (``n_jobs=1``) and in 2 worker processes (``n_jobs=2``,
-worker start-up included): both times, their ratio, and whether the scores are identical.
+per-factor classifiers fitted serially (``n_jobs=1``) and in 2 threads (``n_jobs=2``): both
+times, their ratio, and whether the scores are identical.
 
 Run: ``.venv/bin/python benchmarks/metrics.py`` (several minutes). Prints seconds (best of
 REPEATS runs; DCI, the slowest, once), the ratio to the baseline, the total of all but DCI

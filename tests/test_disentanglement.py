@@ -390,7 +390,7 @@ def _dci_problem(seed: int = 14) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 def test_dci_in_parallel_equals_serial() -> None:
-    # Two worker processes fit the factors largest-first (4, 3, 2 classes: the reverse of the
+    # Two threads fit the factors largest-first (4, 3, 2 classes: the reverse of the
     # factor order); the scores are the serial ones to the last bit.
     problem = _dci_problem()
     serial = dci(*problem, random_state=3, n_jobs=1)

@@ -149,7 +149,7 @@ def evaluate(
     random_state
         int seed, :class:`numpy.random.Generator` or :class:`numpy.random.RandomState`.
     n_jobs
-        Worker processes a metric may use (DCI's classifiers): a positive int, or ``None`` for
+        Threads a metric may use (DCI's classifiers): a positive int, or ``None`` for
         the threads this process was given (:func:`vaelib.threads.available_threads`). The
         scores do not depend on it.
     extra_sizes

@@ -125,7 +125,7 @@ class MetricCall:
     random_state
         The metric's own generator (``own_stream=True``), else ``None``.
     n_jobs
-        Worker processes the metric may use, >= 1.
+        Threads the metric may use, >= 1.
     train, test
         The first ``sizes[train_size]`` / ``sizes[test_size]`` points of the shared samples
         (``None`` where the metric has no such size field).
