@@ -397,6 +397,16 @@ def test_factor_effects_draws_mean_and_sd_per_level_with_a_zero_line():
     assert [t.get_text() for t in figure.axes[1].get_xticklabels()] == ["2", "8"]
 
 
+def test_factor_effects_puts_each_word_of_a_level_on_its_own_line():
+    # "words cycle" next to "words half" in a narrow panel: one word per line, so they cannot touch
+    from vaelib.plotting import factor_effects
+
+    table = pd.DataFrame({"factor": ["data"] * 4, "level": ["He cycle", "He cycle", "words half", "words half"],
+                          "kl": [0.1, 0.2, 0.3, 0.4]})
+    figure = factor_effects(table, ["data"], ["kl"])
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["He\ncycle", "words\nhalf"]
+
+
 @pytest.mark.parametrize(
     "kwargs,pattern",
     [

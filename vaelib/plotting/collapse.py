@@ -283,6 +283,8 @@ def factor_effects(
             ax.set_xlabel(labels.get(factor, factor) if row == len(metrics) - 1 else "")
             ax.set_ylabel(labels.get(metric, metric) if column == 0 else "")
             ax.tick_params(axis="x", labelsize=8)
+            ticks = [label.get_text() for label in ax.get_xticklabels()]
+            ax.set_xticks(ax.get_xticks(), [text.replace(" ", "\n") for text in ticks])  # "words half": 2 lines
             ax.grid(True, axis="y", alpha=0.3)
     figure.suptitle(title)
     return figure
