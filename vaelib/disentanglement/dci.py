@@ -20,7 +20,8 @@ def _normalised_entropy(weights: np.ndarray) -> np.ndarray:
     totals = weights.sum(axis=1, keepdims=True)
     p = np.where(totals > 0, weights / np.where(totals > 0, totals, 1.0), 1.0 / weights.shape[1])
     plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    return -plogp.sum(axis=1) / np.log(weights.shape[1])
+    entropy = np.clip(-plogp.sum(axis=1) / np.log(weights.shape[1]), 0.0, 1.0)
+    return np.where(totals[:, 0] > 0, entropy, 1.0)  # exactly 1, not 1 - 1e-16, for an all-zero row
 
 
 IMPORTANCE_ROUNDOFF = 1e-12
@@ -67,10 +68,12 @@ def dci_from_importance(importance_matrix: npt.ArrayLike) -> dict[str, float]:
     total = r.sum()
     code_weight = r.sum(axis=1) / total if total > 0 else np.full(r.shape[0], 1.0 / r.shape[0])
     factor_weight = r.sum(axis=0) / total if total > 0 else np.full(r.shape[1], 1.0 / r.shape[1])
-    return {
-        "disentanglement": float(np.sum(code_weight * (1.0 - _normalised_entropy(r)))),
-        "completeness": float(np.sum(factor_weight * (1.0 - _normalised_entropy(r.T)))),
+    scores = {
+        "disentanglement": np.sum(code_weight * (1.0 - _normalised_entropy(r))),
+        "completeness": np.sum(factor_weight * (1.0 - _normalised_entropy(r.T))),
     }
+    # weights summing to 1 + 2e-16: clip the round-off, never report -2e-16 or 1 + 2e-16
+    return {name: float(np.clip(value, 0.0, 1.0)) for name, value in scores.items()}
 
 
 PARALLEL_MIN_WORK = 100_000
