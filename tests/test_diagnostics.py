@@ -18,6 +18,7 @@ from torch.distributions import Normal, kl_divergence as torch_kl
 from vaelib.diagnostics import (
     CollapseMonitor,
     active_units,
+    dead_encoder_units,
     iwae_log_likelihood,
     kl_per_dimension,
     mutual_information,
@@ -154,6 +155,63 @@ def test_active_units_property(variances, seed):
     mu = with_activities(variances, seed=seed)
     assert active_units(mu) == sum(v > 0.01 for v in variances)
     assert active_units(mu + 123.0) == active_units(mu)  # a shift of the codes changes nothing
+
+
+class TwoLayerEncoderVAE(VAE):
+    """Encoder Linear(2, 4) -> ReLU -> Linear(4, 3) -> ReLU -> heads; decoder Linear -> ReLU (never run by encode)."""
+
+    def __init__(self) -> None:
+        super().__init__(latent_dim=1)
+        self.first, self.act1 = nn.Linear(2, 4), nn.ReLU()
+        self.second, self.act2 = nn.Linear(4, 3), nn.ReLU()
+        self.mu, self.logvar = nn.Linear(3, 1), nn.Linear(3, 1)
+        self.decoder = nn.Sequential(nn.Linear(1, 2), nn.ReLU())
+        with torch.no_grad():
+            # unit k of the first layer is x_0 + bias_k: with x_0 in [0, 1), biases -5 and -1 never fire
+            self.first.weight.copy_(torch.tensor([[1.0, 0.0]] * 4))
+            self.first.bias.copy_(torch.tensor([0.0, -5.0, 0.5, -1.0]))
+            self.second.weight.zero_()
+            self.second.bias.copy_(torch.tensor([-1.0, -1.0, -1.0]))  # every unit dead: the posterior ignores x
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.act2(self.second(self.act1(self.first(x))))
+        return self.mu(h), self.logvar(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+
+def test_dead_encoder_units_counts_units_no_input_activates():
+    model = TwoLayerEncoderVAE().train()
+    x = torch.rand(50, 2, generator=torch.Generator().manual_seed(0))
+    shares = dead_encoder_units(model, x, batch_size=7)  # batches of 7: a unit alive in any batch is alive
+    assert shares == {"act1": 0.5, "act2": 1.0}  # the decoder's ReLU is not run by encode
+    assert model.training  # mode restored
+    assert not any(m._forward_hooks for m in model.modules())  # hooks removed
+    mu, _ = posterior_parameters(model, x)
+    assert float(unit_activity(mu)[0]) == 0.0  # a dead layer: the same posterior for every x
+
+
+def test_dead_encoder_units_of_an_untrained_conv_vae_are_partial():
+    model = ConvVAE(image_size=32, latent_dim=4)
+    x = torch.rand(16, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    shares = dead_encoder_units(model, x)
+    assert list(shares) == [name for name, m in model.named_modules() if isinstance(m, nn.ReLU)
+                            and name.startswith("encoder")]
+    assert all(0.0 <= share < 1.0 for share in shares.values())
+
+
+def test_dead_encoder_units_refuses_bad_input():
+    with pytest.raises(TypeError, match="model must be a vaelib VAE .*got Linear"):
+        dead_encoder_units(nn.Linear(2, 2), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match=r"data must hold at least one sample, got shape \(0, 2\)"):
+        dead_encoder_units(TwoLayerEncoderVAE(), torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="batch_size must be a positive int.*0"):
+        dead_encoder_units(TwoLayerEncoderVAE(), torch.zeros(3, 2), batch_size=0)
+    with pytest.raises(ValueError, match="model.encode of LinearGaussianVAE runs no torch.nn.ReLU module"):
+        eye = np.eye(2)
+        dead_encoder_units(LinearGaussianVAE(eye, np.zeros(2), eye, np.zeros(2), np.zeros(2)),
+                           torch.zeros(3, 2, dtype=torch.float64))
 
 
 # ----------------------------------------------------------------------------- mutual information

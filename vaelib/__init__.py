@@ -6,6 +6,7 @@ from vaelib.disentanglement import evaluate as evaluate_disentanglement
 from vaelib.diagnostics import (
     CollapseMonitor,
     active_units,
+    dead_encoder_units,
     iwae_log_likelihood,
     kl_per_dimension,
     mutual_information,
@@ -48,6 +49,7 @@ __all__ = [
     "load_checkpoint",
     "CollapseMonitor",
     "active_units",
+    "dead_encoder_units",
     "iwae_log_likelihood",
     "kl_per_dimension",
     "mutual_information",

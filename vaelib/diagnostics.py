@@ -8,6 +8,8 @@ posteriors q(z|x_n) = N(mu_n, diag(exp(logvar_n))) of a data set, each of shape 
 * :func:`unit_activity`, :func:`active_units` -- Burda et al. 2016, "Importance Weighted
   Autoencoders" (ICLR), Sec. 5.2: the activity A_d = Cov_x(E_q[z_d|x]) and the number of units
   with A_d above a threshold (0.01 in the paper).
+* :func:`dead_encoder_units` -- the share of each encoder ReLU layer's units that are zero for
+  every input: a layer with none alive cuts the posterior off from x (a collapse mechanism).
 * :func:`mutual_information` -- He et al. 2019, "Lagging Inference Networks and Posterior
   Collapse in Variational Autoencoders" (ICLR), Eq. 5: I_q(x; z) under the aggregate posterior.
 * :func:`iwae_log_likelihood` -- Burda et al. 2016, Eq. 8: the K-sample importance-weighted
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from vaelib.losses import VAELoss, gaussian_kl
 from vaelib.models.base import VAE, evaluating, positive_int, standard_normal
@@ -35,6 +37,7 @@ __all__ = [
     "MONITOR_COLUMNS",
     "CollapseMonitor",
     "active_units",
+    "dead_encoder_units",
     "iwae_log_likelihood",
     "kl_per_dimension",
     "mutual_information",
@@ -175,6 +178,45 @@ def active_units(mu: Tensor, threshold: float = 0.01) -> int:
     """
     threshold = check_nonnegative("threshold", threshold)
     return int((unit_activity(mu) > threshold).sum())
+
+
+def dead_encoder_units(model: VAE, data: Tensor, *, batch_size: int = 512) -> dict[str, float]:
+    """For each :class:`torch.nn.ReLU` that ``model.encode`` runs, the share of its units that
+    are 0 for every input in ``data``.
+
+    A unit is one element of the layer's output for one input (a channel at one position of a
+    convolution's map). When every unit of some layer is dead the posterior is the same for
+    every x: no gradient reaches the layers below it and the KL, whatever it is, carries no
+    information (:func:`unit_activity` is 0 in every dimension). Runs like
+    :func:`posterior_parameters` (evaluation mode, no gradients, ``batch_size`` inputs at a time).
+
+    Returns
+    -------
+    dict
+        Module name (as in ``model.named_modules()``) -> share in [0, 1], in the order the layers run.
+    """
+    model, data = _check_model(model), _check_data(data)
+    batch_size = positive_int("batch_size", batch_size)
+    alive: dict[str, Tensor] = {}
+
+    def record(name: str):
+        def hook(module: nn.Module, inputs: Any, output: Tensor) -> None:
+            seen = (output.flatten(1) > 0).any(dim=0).cpu()
+            alive[name] = alive[name] | seen if name in alive else seen
+        return hook
+
+    handles = [module.register_forward_hook(record(name))
+               for name, module in model.named_modules() if isinstance(module, nn.ReLU)]
+    try:
+        with evaluating(model):
+            for start in range(0, data.shape[0], batch_size):
+                model.encode(data[start : start + batch_size].to(model.device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not alive:
+        raise ValueError(f"model.encode of {type(model).__name__} runs no torch.nn.ReLU module")
+    return {name: 1.0 - float(seen.float().mean()) for name, seen in alive.items()}
 
 
 # ----------------------------------------------------------------------------- mutual information
