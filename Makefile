@@ -54,7 +54,7 @@ REFERENCE_BETA := reference/beta_vae
 reference: setup
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=4,8,16,2,1 --seeds 0,1,2 \
 		--out $(REFERENCE_BETA) --workers 2
-	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=4 --seeds 3,4,5 \
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2,4 --seeds 3,4,5 \
 		--out $(REFERENCE_BETA) --workers 2
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb -p objective B -p capacity_max 10 -p capacity_steps 20000 \
 		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 2

@@ -354,6 +354,13 @@ def test_seed_summary_draws_mean_and_one_sd_over_the_seeds() -> None:
     assert figure.axes[1].get_ylabel() == "nats"  # the unit SUMMARY_PANELS knows
 
 
+def test_seed_summary_title_counts_the_seeds_of_each_value() -> None:
+    # 3 seeds of "linear" but 2 of "cyclical": the title must not claim 3 for both
+    uneven = SEEDS[~((SEEDS["schedule"] == "cyclical") & (SEEDS["seed"] == 2))]
+    assert "over 2 to 3 seeds per schedule" in seed_summary(uneven, "schedule", ["kl"]).axes[0].get_title()
+    assert "over 3 seeds" in seed_summary(SEEDS, "schedule", ["kl"]).axes[0].get_title()
+
+
 def test_seed_summary_follows_the_given_order() -> None:
     ax = seed_summary(SEEDS, "schedule", ["kl"], order=["cyclical", "linear"]).axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cyclical", "linear"]

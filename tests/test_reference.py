@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from vaelib import ConvVAE, DSprites
+from vaelib import ConvVAE, DSprites, dead_encoder_units, posterior_parameters, unit_activity
 from vaelib.disentanglement import DEFAULT_SIZES, evaluate
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -80,3 +80,21 @@ def test_best_reference_model_scores_are_recomputed_from_its_checkpoint():
     assert scores["mig"] >= 0.15
     # the FactorVAE majority vote names at most one factor per active dimension (of five factors)
     assert scores["factor_vae_eval_accuracy"] <= min(int(best["factor_vae_active_dims"]), 5) / 5 + 0.02
+
+
+def test_type_b_runs_at_the_mean_image_have_a_posterior_blind_to_the_image():
+    # Notebook 04 section 7's explanation of the failed type-B reference runs, on their checkpoints:
+    # the posterior mean does not move with the image, behind an encoder layer with no live unit.
+    table = pd.read_csv(BETA_VAE / "results.csv")
+    failed = table[(table["objective"] == "B") & (table["recon"] > 150)]
+    _, images = DSprites(32).sample(1_000, random_state=0)
+    for name in failed["model_file"]:
+        model = ConvVAE(32, latent_dim=10, output_logits=True)
+        model.load_state_dict(torch.load(BETA_VAE / name, weights_only=True))
+        mu, _ = posterior_parameters(model, images)
+        assert float(unit_activity(mu).max()) < 1e-6, name
+        assert max(dead_encoder_units(model, images).values()) == 1.0, name
+    healthy = ConvVAE(32, latent_dim=10, output_logits=True)
+    healthy.load_state_dict(torch.load(BETA_VAE / best_beta_vae()["model_file"], weights_only=True))
+    mu, _ = posterior_parameters(healthy, images)
+    assert float(unit_activity(mu).max()) > 0.1 and max(dead_encoder_units(healthy, images).values()) < 1.0

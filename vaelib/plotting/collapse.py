@@ -171,7 +171,8 @@ def seed_summary(
 
     A seaborn point plot (the mean, error bars of ± the sample standard deviation, ddof=1, with
     caps) over a strip of the individual seeds (small grey points), so a reader sees both the
-    spread and how few runs it rests on. The panel's title says how many seeds there are.
+    spread and how few runs it rests on. The panel's title says how many seeds there are (their
+    range when the ``x`` values have different numbers).
 
     Parameters
     ----------
@@ -210,13 +211,15 @@ def seed_summary(
     if absent:
         raise ValueError(f"order must list every value of {x!r}; it lacks {absent}")
     labels = dict(labels or {})
-    n_seeds = results[seed].nunique()
+    per_value = results.groupby(x)[seed].nunique()
+    low, high = int(per_value.min()), int(per_value.max())
+    seeds_text = f"{high} seed{'s' if high != 1 else ''}" if low == high else f"{low} to {high} seeds per {x}"
     figure = new_figure(max(3.2, 0.55 * len(order) + 1.4) * len(metrics), 4.2)
     axes = np.atleast_1d(figure.subplots(1, len(metrics)))
     for ax, metric in zip(axes, metrics):
         mean_sd_panel(ax, results, x, metric, order=order)
         panel_title, unit = SUMMARY_PANELS.get(metric, (metric, metric))
-        ax.set_title(f"{panel_title}\nmean ± sd over {n_seeds} seed{'s' if n_seeds != 1 else ''}", fontsize=10)
+        ax.set_title(f"{panel_title}\nmean ± sd over {seeds_text}", fontsize=10)
         ax.set_ylabel(labels.get(metric, unit))
         ax.set_xlabel(x)
         ax.tick_params(axis="x", labelrotation=30)
