@@ -21,6 +21,13 @@ BETA_VAE = REFERENCE / "beta_vae"
 CYCLICAL = REFERENCE / "cyclical"
 
 
+def load_reference(run: pd.Series) -> ConvVAE:
+    """The committed model of a results.csv row, loaded as plain weights."""
+    model = ConvVAE(int(run["image_size"]), latent_dim=int(run["latent_dim"]), output_logits=True)
+    model.load_state_dict(torch.load(BETA_VAE / run["model_file"], weights_only=True))
+    return model
+
+
 def records(folder: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted((folder / "runs").glob("*.json"))]
 
@@ -67,8 +74,7 @@ def test_checkpoints_load_as_plain_weights():
 
 def test_best_reference_model_scores_are_recomputed_from_its_checkpoint():
     best = best_beta_vae()
-    model = ConvVAE(int(best["image_size"]), latent_dim=int(best["latent_dim"]), output_logits=True)
-    model.load_state_dict(torch.load(BETA_VAE / best["model_file"], weights_only=True))
+    model = load_reference(best)
     model.eval()
     sizes = dataclasses.replace(DEFAULT_SIZES, dci_train=10_000, dci_test=5_000)
     assert sizes.factor_vae_train == 10_000 and sizes.factor_vae_eval == 5_000 and sizes.mig == 10_000
@@ -88,13 +94,11 @@ def test_type_b_runs_at_the_mean_image_have_a_posterior_blind_to_the_image():
     table = pd.read_csv(BETA_VAE / "results.csv")
     failed = table[(table["objective"] == "B") & (table["recon"] > 150)]
     _, images = DSprites(32).sample(1_000, random_state=0)
-    for name in failed["model_file"]:
-        model = ConvVAE(32, latent_dim=10, output_logits=True)
-        model.load_state_dict(torch.load(BETA_VAE / name, weights_only=True))
+    for _, run in failed.iterrows():
+        model = load_reference(run)
         mu, _ = posterior_parameters(model, images)
-        assert float(unit_activity(mu).max()) < 1e-6, name
-        assert max(dead_encoder_units(model, images).values()) == 1.0, name
-    healthy = ConvVAE(32, latent_dim=10, output_logits=True)
-    healthy.load_state_dict(torch.load(BETA_VAE / best_beta_vae()["model_file"], weights_only=True))
+        assert float(unit_activity(mu).max()) < 1e-6, run["model_file"]
+        assert max(dead_encoder_units(model, images).values()) == 1.0, run["model_file"]
+    healthy = load_reference(best_beta_vae())
     mu, _ = posterior_parameters(healthy, images)
     assert float(unit_activity(mu).max()) > 0.1 and max(dead_encoder_units(healthy, images).values()) < 1.0

@@ -187,7 +187,7 @@ def dead_encoder_units(model: VAE, data: Tensor, *, batch_size: int = 512) -> di
     A unit is one element of the layer's output for one input (a channel at one position of a
     convolution's map). When every unit of some layer is dead the posterior is the same for
     every x: no gradient reaches the layers below it and the KL, whatever it is, carries no
-    information (:func:`unit_activity` is 0 in every dimension). Runs like
+    information (:func:`unit_activity` is 0 in every dimension). The encoder runs through
     :func:`posterior_parameters` (evaluation mode, no gradients, ``batch_size`` inputs at a time).
 
     Returns
@@ -195,8 +195,7 @@ def dead_encoder_units(model: VAE, data: Tensor, *, batch_size: int = 512) -> di
     dict
         Module name (as in ``model.named_modules()``) -> share in [0, 1], in the order the layers run.
     """
-    model, data = _check_model(model), _check_data(data)
-    batch_size = positive_int("batch_size", batch_size)
+    model = _check_model(model)
     alive: dict[str, Tensor] = {}
 
     def record(name: str):
@@ -208,9 +207,7 @@ def dead_encoder_units(model: VAE, data: Tensor, *, batch_size: int = 512) -> di
     handles = [module.register_forward_hook(record(name))
                for name, module in model.named_modules() if isinstance(module, nn.ReLU)]
     try:
-        with evaluating(model):
-            for start in range(0, data.shape[0], batch_size):
-                model.encode(data[start : start + batch_size].to(model.device))
+        posterior_parameters(model, data, batch_size=batch_size)  # the hooks see every batch
     finally:
         for handle in handles:
             handle.remove()
