@@ -49,15 +49,18 @@ lab: setup
 bench: setup
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
-# The committed reference runs (reference/README.md): hours of CPU, resumable (re-run to finish).
+# The committed reference runs (reference/README.md): hours of CPU, resumable (re-run to finish);
+# one run at a time (two side by side were 3.5x slower each on the 2-core development machine).
 REFERENCE_BETA := reference/beta_vae
 reference: setup
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=4,8,16,2,1 --seeds 0,1,2 \
-		--out $(REFERENCE_BETA) --workers 2
+		--out $(REFERENCE_BETA) --workers 1
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2,4 --seeds 3,4,5 \
-		--out $(REFERENCE_BETA) --workers 2
+		--out $(REFERENCE_BETA) --workers 1
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb -p objective B -p capacity_max 10 -p capacity_steps 20000 \
-		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 2
+		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 1
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2 -p steps 60000 \
+		-p model_dir models/60000_steps --seeds 0 --out $(REFERENCE_BETA) --workers 1
 
 # The cyclical-annealing study of notebook 03 (reference/README.md): one factor varied per sweep, 3 seeds.
 REFERENCE_CYCLICAL := reference/cyclical
