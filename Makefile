@@ -55,12 +55,15 @@ REFERENCE_BETA := reference/beta_vae
 reference: setup
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=4,8,16,2,1 --seeds 0,1,2 \
 		--out $(REFERENCE_BETA) --workers 1
-	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2,4 --seeds 3,4,5 \
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=1,2,4 --seeds 3,4,5 \
+		--out $(REFERENCE_BETA) --workers 1
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2 --seeds 6,7,8 \
 		--out $(REFERENCE_BETA) --workers 1
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb -p objective B -p capacity_max 10 -p capacity_steps 20000 \
 		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 1
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2 -p steps 60000 \
 		-p model_dir models/60000_steps --seeds 0 --out $(REFERENCE_BETA) --workers 1
+	$(VENV)/bin/python $(REFERENCE_BETA)/prune_models.py
 
 # The cyclical-annealing study of notebook 03 (reference/README.md): one factor varied per sweep, 3 seeds.
 REFERENCE_CYCLICAL := reference/cyclical

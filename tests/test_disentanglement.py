@@ -33,6 +33,7 @@ from vaelib.disentanglement import (
     dci_from_importance,
     evaluate,
     factor_vae_score,
+    factor_vae_votes,
     mig,
     registry,
     sap,
@@ -174,6 +175,32 @@ def test_factor_vae_is_invariant_to_rescaling_codes() -> None:
     scaled = factor_vae_score(ToyGrid(), noisy(scale), **SMALL_FACTOR)
     assert plain == scaled
     assert CHANCE + 0.1 < plain["eval_accuracy"] < 1.0
+
+
+def test_factor_vae_votes_of_a_factor_no_code_stands_for_are_all_lost() -> None:
+    # Codes are factors 0-2 and nothing of factor 3: a batch with factor 0, 1 or 2 fixed votes for
+    # its own code (variance exactly 0), one with factor 3 fixed for whichever code varies least,
+    # which the classifier gives to another factor. So accuracy is 1 - factor 3's share of votes.
+    encode = lambda x: np.asarray(x)[:, :3]
+    votes = factor_vae_votes(ToyGrid(), encode, **SMALL_FACTOR)
+    train, evaluation = votes["train_votes"], votes["eval_votes"]
+    assert train.shape == evaluation.shape == (K, 3)
+    assert train.sum() == SMALL_FACTOR["num_train"] and evaluation.sum() == SMALL_FACTOR["num_eval"]
+    for counts in (train, evaluation):
+        assert (counts[:3] == np.diag(np.diag(counts[:3]))).all()
+        assert (counts[3] > 0).all()  # spread over every code
+        assert abs(counts[3].sum() / counts.sum() - CHANCE) <= binomial_tolerance(CHANCE, counts.sum())
+    assert votes["classifier"].tolist() == [0, 1, 2] and votes["active"].tolist() == [0, 1, 2]
+    scores = factor_vae_score(ToyGrid(), encode, **SMALL_FACTOR)
+    assert scores["eval_accuracy"] == 1 - evaluation[3].sum() / evaluation.sum()
+    assert scores["train_accuracy"] == 1 - train[3].sum() / train.sum()
+
+
+def test_factor_vae_votes_of_collapsed_codes_are_empty() -> None:
+    votes = factor_vae_votes(ToyGrid(), lambda x: 0.01 * np.asarray(x), **SMALL_FACTOR)
+    assert votes["active"].size == 0
+    assert not votes["train_votes"].any() and not votes["eval_votes"].any()
+    assert votes["train_votes"].shape == (K, K)
 
 
 def test_factor_vae_is_independent_of_chunk_size() -> None:
@@ -657,6 +684,8 @@ ONE_CONSTANT = np.column_stack([FACTORS[:, 0], np.zeros(6, int)])
          "prune_threshold must be >= 0, got -0.1"),
         (lambda: factor_vae_score(ToyGrid(), identity, prune_threshold="0.05"), TypeError,
          "prune_threshold must be a real number, got '0.05'"),
+        (lambda: factor_vae_votes(ToyGrid(), identity, num_eval=0), ValueError, "num_eval must be >= 1, got 0"),
+        (lambda: factor_vae_votes(ToyGrid(), "identity"), TypeError, "encode must be callable"),
         (lambda: EvaluationSizes(mig=0), ValueError, "mig must be >= 1, got 0"),
         (lambda: EvaluationSizes(batch_size=True), TypeError, "batch_size must be an int, got True"),
         (lambda: evaluate(ToyGrid(), identity, fast="yes"), TypeError, "fast must be a bool, got 'yes'"),

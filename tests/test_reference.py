@@ -6,6 +6,7 @@ that notebook 04 explains (at most active dimensions / 5)."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 from pathlib import Path
 
@@ -32,16 +33,16 @@ def records(folder: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted((folder / "runs").glob("*.json"))]
 
 
-# The runs of one setting, whose seeds are compared (type B's settings are its gamma and capacity).
-SETTING = ["objective", "beta", "gamma", "capacity_max", "capacity_steps", "steps"]
+def _prune_models():
+    """``reference/beta_vae/prune_models.py``, the rule of which checkpoints are committed."""
+    spec = importlib.util.spec_from_file_location("prune_models", BETA_VAE / "prune_models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def beta_vae_table() -> pd.DataFrame:
-    """results.csv of the beta-VAE runs, with ``steps`` the steps each run trained (a parameter passed
-    to some runs only is a column of its own, NaN elsewhere; the results' value is ``results/steps``)."""
-    table = pd.read_csv(BETA_VAE / "results.csv")
-    table["steps"] = table.get("results/steps", table["steps"])
-    return table
+prune_models = _prune_models()
+beta_vae_table = prune_models.read_results
 
 
 def committed(table: pd.DataFrame) -> pd.DataFrame:
@@ -84,15 +85,53 @@ def test_the_best_and_worst_seeds_of_every_setting_have_their_checkpoints_commit
     # Records are committed for every run; checkpoints (2 MB each) for the best and the worst seed
     # of each setting by MIG and the best by FactorVAE, so that the folder stays under 30 MB.
     table = beta_vae_table()
-    wanted = set()
-    for _, runs in table.groupby(SETTING, dropna=False):
-        wanted |= {runs.loc[runs["mig"].idxmax(), "model_file"], runs.loc[runs["mig"].idxmin(), "model_file"],
-                   runs.loc[runs["factor_vae_score"].idxmax(), "model_file"]}
-    for name in wanted:
+    kept = prune_models.kept_models(table)
+    for name in kept:
         assert (BETA_VAE / name).is_file(), name
     files = sorted((BETA_VAE / "models").rglob("*.pt"))
-    assert {path.relative_to(BETA_VAE).as_posix() for path in files} <= set(table["model_file"])
+    assert {path.relative_to(BETA_VAE).as_posix() for path in files} == kept
     assert sum(path.stat().st_size for path in files) < 30e6
+    assert prune_models.prune(BETA_VAE, dry_run=True) == []
+
+
+def _fake_reference(folder: Path, rows: list[tuple]) -> None:
+    """A reference folder with a results.csv of ``(beta, seed, steps, mig, factor_vae)`` rows and
+    an empty file for each run's checkpoint."""
+    table = pd.DataFrame(rows, columns=["beta", "seed", "results/steps", "mig", "factor_vae_score"])
+    table["objective"], table["status"], table["steps"] = "H", "completed", float("nan")
+    for column in ("gamma", "capacity_max", "capacity_steps"):
+        table[column] = float("nan")
+    table["model_file"] = [f"models/{int(steps)}/b{beta:g}_s{seed}.pt" for beta, seed, steps, *_ in rows]
+    table.to_csv(folder / "results.csv", index=False)
+    for name in table["model_file"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"")
+
+
+def test_prune_keeps_the_best_and_worst_by_mig_and_the_best_by_factor_vae_per_setting(tmp_path):
+    _fake_reference(tmp_path, [
+        (2.0, 0, 30_000, 0.10, 0.70), (2.0, 1, 30_000, 0.30, 0.60), (2.0, 2, 30_000, 0.20, 0.65),
+        (2.0, 3, 30_000, 0.05, 0.62), (2.0, 4, 30_000, 0.25, 0.61),
+        (2.0, 0, 60_000, 0.12, 0.71),  # a setting of its own: its only seed is kept
+        (4.0, 0, 30_000, 0.20, 0.50), (4.0, 1, 30_000, 0.20, 0.40),  # ties go to the first row
+    ])
+    kept = {"models/30000/b2_s1.pt", "models/30000/b2_s3.pt", "models/30000/b2_s0.pt",
+            "models/60000/b2_s0.pt", "models/30000/b4_s0.pt"}
+    assert prune_models.kept_models(prune_models.read_results(tmp_path)) == kept
+    would = prune_models.prune(tmp_path, dry_run=True)
+    assert [path.name for path in would] == ["b2_s2.pt", "b2_s4.pt", "b4_s1.pt"]
+    assert all(path.is_file() for path in would)
+    assert prune_models.prune(tmp_path) == would
+    assert {path.relative_to(tmp_path).as_posix() for path in (tmp_path / "models").rglob("*.pt")} == kept
+
+
+def test_prune_refuses_when_a_kept_checkpoint_is_missing(tmp_path):
+    _fake_reference(tmp_path, [(2.0, 0, 30_000, 0.10, 0.70), (2.0, 1, 30_000, 0.30, 0.60),
+                               (2.0, 2, 30_000, 0.20, 0.65)])
+    (tmp_path / "models/30000/b2_s1.pt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"models/30000/b2_s1\.pt"):
+        prune_models.prune(tmp_path)
+    assert (tmp_path / "models/30000/b2_s2.pt").is_file()  # nothing deleted
 
 
 def test_checkpoints_load_as_plain_weights():

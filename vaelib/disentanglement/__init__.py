@@ -6,7 +6,8 @@ its published sample sizes as defaults, one module each:
 
 * :func:`beta_vae_score` -- Higgins et al. 2017, "beta-VAE: Learning Basic Visual Concepts with
   a Constrained Variational Framework", ICLR.
-* :func:`factor_vae_score` -- Kim & Mnih 2018, "Disentangling by Factorising", ICML.
+* :func:`factor_vae_score` -- Kim & Mnih 2018, "Disentangling by Factorising", ICML
+  (:func:`factor_vae_votes`: the votes it counts).
 * :func:`mig` -- Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs", NeurIPS
   (mutual information gap, on 20-bin histograms of the codes).
 * :func:`sap` -- Kumar et al. 2018, "Variational Inference of Disentangled Latent Concepts from
@@ -39,7 +40,7 @@ from __future__ import annotations
 from vaelib.disentanglement.beta_vae import beta_vae_score
 from vaelib.disentanglement.dci import IMPORTANCE_ROUNDOFF, dci, dci_from_importance
 from vaelib.disentanglement.evaluation import DEFAULT_SIZES, FAST_SIZES, EvaluationSizes, evaluate
-from vaelib.disentanglement.factor_vae import factor_vae_score
+from vaelib.disentanglement.factor_vae import factor_vae_score, factor_vae_votes
 from vaelib.disentanglement.mig import mig
 from vaelib.disentanglement.registry import SCORES
 from vaelib.disentanglement.sampling import GroundTruthData
@@ -57,6 +58,7 @@ __all__ = [
     "dci_from_importance",
     "evaluate",
     "factor_vae_score",
+    "factor_vae_votes",
     "mig",
     "sap",
 ]

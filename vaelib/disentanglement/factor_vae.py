@@ -15,7 +15,66 @@ from vaelib.disentanglement.sampling import (
 from vaelib.rng import RandomState, numpy_generator
 from vaelib.validation import check_int, check_nonnegative
 
-__all__ = ["factor_vae_score"]
+__all__ = ["factor_vae_score", "factor_vae_votes"]
+
+
+def factor_vae_votes(
+    data: GroundTruthData,
+    encode: Encoder,
+    *,
+    batch_size: int = 64,
+    num_train: int = 10_000,
+    num_eval: int = 5_000,
+    num_variance_estimate: int = 10_000,
+    prune_threshold: float = 0.05,
+    random_state: RandomState = 0,
+    chunk_size: int = 1024,
+) -> dict[str, np.ndarray]:
+    """The votes behind :func:`factor_vae_score`: where each fixed factor sends its votes.
+
+    Same parameters and the same random draws as :func:`factor_vae_score` (which is computed
+    from these votes), so the two agree for one ``random_state``. Read a row to see which codes a
+    factor's votes go to: a factor that no code stands for spreads its votes over the codes
+    that other factors win, and they count as errors.
+
+    Returns
+    -------
+    dict of numpy arrays
+        ``train_votes`` and ``eval_votes``, integers of shape ``(K, D)`` (``K = data.num_factors``,
+        ``D`` codes): the batches with factor ``k`` fixed whose least-varying code is ``d``
+        (rows of single-class factors are zero); ``classifier``, shape ``(D,)``, the factor
+        each code stands for (its majority training vote; 0 for a code without votes, as in
+        disentanglement_lib); ``active``, the indices of the codes kept (global standard
+        deviation >= ``prune_threshold``; no votes are taken when it is empty).
+    """
+    varying, chunk_size = check_sampling_inputs(data, encode, chunk_size)
+    batch_size = check_int("batch_size", batch_size, 2)
+    num_train = check_int("num_train", num_train, 1)
+    num_eval = check_int("num_eval", num_eval, 1)
+    num_variance_estimate = check_int("num_variance_estimate", num_variance_estimate, 2)
+    prune_threshold = check_nonnegative("prune_threshold", prune_threshold)
+    rng = numpy_generator(random_state)
+    factors = sample_factors(data, num_variance_estimate, rng)
+    variances = encode_factors(data, encode, factors, rng, chunk_size).var(axis=0, ddof=1)  # (D,)
+    active = np.flatnonzero(np.sqrt(variances) >= prune_threshold)
+    d = variances.shape[0]
+
+    def least_varying(codes: np.ndarray) -> np.ndarray:
+        local = codes[0][..., active].var(axis=1, ddof=1) / variances[active]  # (M, active)
+        return active[np.argmin(local, axis=1)]
+
+    def votes(num_votes: int) -> np.ndarray:
+        """Counts ``(K, D)``: batches with factor ``k`` fixed whose least-varying code is ``d``."""
+        if active.size == 0:
+            return np.zeros((data.num_factors, d), dtype=np.int64)
+        dims, labels = fixed_factor_statistics(
+            data, encode, varying, num_votes, (1, batch_size), 2, least_varying, rng, chunk_size
+        )
+        return np.bincount(labels * d + dims, minlength=data.num_factors * d).reshape(-1, d)
+
+    train = votes(num_train)
+    return {"train_votes": train, "eval_votes": votes(num_eval), "classifier": train.argmax(axis=0),
+            "active": active}
 
 
 def factor_vae_score(
@@ -39,6 +98,7 @@ def factor_vae_score(
     with the smallest variance over the batch divided by its global variance. The classifier
     maps each code to the factor with most training votes (majority vote); accuracy is the
     fraction of votes it gets right. Chance level is ``1 / number of varying factors``.
+    :func:`factor_vae_votes` returns the votes themselves.
 
     Parameters
     ----------
@@ -62,37 +122,20 @@ def factor_vae_score(
         pruned) and ``num_active_dims``, the number of codes kept (where disentanglement_lib
         reports the total number of codes).
     """
-    varying, chunk_size = check_sampling_inputs(data, encode, chunk_size)
-    batch_size = check_int("batch_size", batch_size, 2)
-    num_train = check_int("num_train", num_train, 1)
-    num_eval = check_int("num_eval", num_eval, 1)
-    num_variance_estimate = check_int("num_variance_estimate", num_variance_estimate, 2)
-    prune_threshold = check_nonnegative("prune_threshold", prune_threshold)
-    rng = numpy_generator(random_state)
-    factors = sample_factors(data, num_variance_estimate, rng)
-    variances = encode_factors(data, encode, factors, rng, chunk_size).var(axis=0, ddof=1)  # (D,)
-    active = np.flatnonzero(np.sqrt(variances) >= prune_threshold)
-    if active.size == 0:
+    votes = factor_vae_votes(
+        data, encode, batch_size=batch_size, num_train=num_train, num_eval=num_eval,
+        num_variance_estimate=num_variance_estimate, prune_threshold=prune_threshold,
+        random_state=random_state, chunk_size=chunk_size,
+    )
+    if votes["active"].size == 0:
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0}
+    columns = np.arange(votes["classifier"].shape[0])
 
-    def least_varying(codes: np.ndarray) -> np.ndarray:
-        local = codes[0][..., active].var(axis=1, ddof=1) / variances[active]  # (M, active)
-        return active[np.argmin(local, axis=1)]
+    def accuracy(counts: np.ndarray) -> float:
+        return float(counts[votes["classifier"], columns].sum() / counts.sum())
 
-    def votes(num_votes: int) -> np.ndarray:
-        """Counts ``(K, D)``: batches with factor ``k`` fixed whose least-varying code is ``d``."""
-        dims, labels = fixed_factor_statistics(
-            data, encode, varying, num_votes, (1, batch_size), 2, least_varying, rng, chunk_size
-        )
-        d = variances.shape[0]
-        return np.bincount(labels * d + dims, minlength=data.num_factors * d).reshape(-1, d)
-
-    train = votes(num_train)
-    classifier = train.argmax(axis=0)  # (D,): the factor each code stands for
-    evaluation = votes(num_eval)
-    columns = np.arange(train.shape[1])
     return {
-        "train_accuracy": float(train[classifier, columns].sum() / train.sum()),
-        "eval_accuracy": float(evaluation[classifier, columns].sum() / evaluation.sum()),
-        "num_active_dims": int(active.size),
+        "train_accuracy": accuracy(votes["train_votes"]),
+        "eval_accuracy": accuracy(votes["eval_votes"]),
+        "num_active_dims": int(votes["active"].size),
     }
