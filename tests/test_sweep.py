@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from pathlib import Path
 
 import nbformat
@@ -271,25 +270,19 @@ def test_timeout_is_a_recorded_failure(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_run_two_kernels_at_once(tmp_path, capsys):
-    grid = {"a": [1, 2, 3, 4]}
-    fixed = {"sleep": 2.0}
-    start = time.perf_counter()
-    sweep(ADD, fixed, grid, tmp_path / "serial", workers=1, progress=False)
-    serial = time.perf_counter() - start
-    walls, workers = [], []
-    for _ in range(2):  # twice, to show concurrent kernels don't clash
-        start = time.perf_counter()
-        table = sweep(ADD, fixed, grid, tmp_path / "parallel", workers=2, force=True,
+def test_two_workers_run_two_kernels_at_once(tmp_path):
+    # Two kernels at once, shown by the records' clocks rather than by a speed-up (which a loaded
+    # machine can hide): runs of the two workers are under way at the same time, that is, one
+    # starts before the other finishes, with whole-second timestamps and 2 s runs. Twice, to show
+    # that concurrent kernels don't clash.
+    for _ in range(2):
+        table = sweep(ADD, {"sleep": 2.0}, {"a": [1, 2, 3, 4]}, tmp_path / "parallel", workers=2, force=True,
                       progress=False)
-        walls.append(time.perf_counter() - start)
         assert table.attrs["summary"] == "4 runs: 4 completed, 0 skipped (cached), 0 failed"
-        workers.append(table["worker"].nunique())
-    ratio = min(walls) / serial
-    message = (f"workers=2 vs serial: {min(walls):.1f} s / {serial:.1f} s = {ratio:.2f} "
-               f"(walls {', '.join(f'{w:.1f}' for w in walls)}; distinct workers {workers})")
-    with capsys.disabled():
-        print("\n" + message)
-    # on a loaded machine one worker may occasionally take three of the four runs; the faster
-    # of the two parallel sweeps must still have used both workers and beaten the serial one
-    assert workers[walls.index(min(walls))] == 2 and ratio < 0.8, message
+        assert table["worker"].nunique() == 2
+        runs = [(pd.Timestamp(row["started"]), pd.Timestamp(row["finished"]), row["worker"])
+                for _, row in table.iterrows()]
+        assert all(finished - started >= pd.Timedelta(seconds=1) for started, finished, _ in runs)
+        concurrent = [(a, b) for a in runs for b in runs
+                      if a[2] != b[2] and max(a[0], b[0]) < min(a[1], b[1])]
+        assert concurrent, f"no two runs of different workers overlap: {runs}"
