@@ -63,6 +63,8 @@ reference: setup
 		--seeds 0,1,2 --out $(REFERENCE_BETA) --workers 1
 	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2 -p steps 60000 \
 		-p model_dir models/60000_steps --seeds 0 --out $(REFERENCE_BETA) --workers 1
+	$(VENV)/bin/vaelib sweep $(REFERENCE_BETA)/run.ipynb --grid objective=H --grid beta=2 -p image_size 64 \
+		--seeds 0 --out $(REFERENCE_BETA) --workers 1
 	$(VENV)/bin/python $(REFERENCE_BETA)/prune_models.py
 
 # The cyclical-annealing study of notebook 03 (reference/README.md): one factor varied per sweep, 3 seeds.

@@ -73,12 +73,15 @@ def test_every_record_belongs_to_the_make_reference_grid():
     type_h = table[table["objective"] == "H"]
     assert set(type_h["beta"]) <= {1.0, 2.0, 4.0, 8.0, 16.0}
     assert set(table["objective"]) <= {"H", "B"}
-    assert (table["image_size"] == 32).all()
-    # the 30,000-step grid, and one run continued to 60,000 steps (make reference's last line)
+    # the 30,000-step grid at 32x32, one run continued to 60,000 steps and one at 64x64 (make
+    # reference's last lines), both type H at beta = 2, seed 0
     longer = table[table["steps"] != 30_000]
     assert (longer["steps"] == 60_000).all() and (longer["objective"] == "H").all()
     assert set(zip(longer["beta"], longer["seed"])) <= {(2.0, 0)}
     assert all(name.startswith("models/60000_steps/") for name in longer["model_file"])
+    larger = table[table["image_size"] != 32]
+    assert (larger["image_size"] == 64).all() and (larger["objective"] == "H").all()
+    assert set(zip(larger["beta"], larger["seed"], larger["steps"])) <= {(2.0, 0, 30_000)}
 
 
 def test_the_best_and_worst_seeds_of_every_setting_have_their_checkpoints_committed_within_30_mb():
@@ -98,7 +101,7 @@ def _fake_reference(folder: Path, rows: list[tuple]) -> None:
     """A reference folder with a results.csv of ``(beta, seed, steps, mig, factor_vae)`` rows and
     an empty file for each run's checkpoint."""
     table = pd.DataFrame(rows, columns=["beta", "seed", "results/steps", "mig", "factor_vae_score"])
-    table["objective"], table["status"], table["steps"] = "H", "completed", float("nan")
+    table["objective"], table["status"], table["steps"], table["image_size"] = "H", "completed", float("nan"), 32
     for column in ("gamma", "capacity_max", "capacity_steps"):
         table[column] = float("nan")
     table["model_file"] = [f"models/{int(steps)}/b{beta:g}_s{seed}.pt" for beta, seed, steps, *_ in rows]
@@ -135,11 +138,14 @@ def test_prune_refuses_when_a_kept_checkpoint_is_missing(tmp_path):
 
 
 def test_checkpoints_load_as_plain_weights():
-    for path in sorted((BETA_VAE / "models").rglob("*.pt")):
-        state = torch.load(path, weights_only=True)
-        model = ConvVAE(32, latent_dim=10, output_logits=True)
+    # every committed checkpoint, each into the ConvVAE its record describes (32x32 or 64x64)
+    runs = committed(beta_vae_table())
+    assert len(runs) == len(list((BETA_VAE / "models").rglob("*.pt")))
+    for _, run in runs.iterrows():
+        state = torch.load(BETA_VAE / run["model_file"], weights_only=True)
+        model = ConvVAE(int(run["image_size"]), latent_dim=int(run["latent_dim"]), output_logits=True)
         model.load_state_dict(state)
-        assert all(torch.isfinite(value).all() for value in state.values()), path.name
+        assert all(torch.isfinite(value).all() for value in state.values()), run["model_file"]
 
 
 def test_best_reference_model_scores_are_recomputed_from_its_checkpoint():

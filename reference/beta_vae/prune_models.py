@@ -1,7 +1,7 @@
 """Keep the small checkpoints that the reference folder commits, and delete the others.
 
 Every run's record is committed, but a checkpoint (about 2 MB) only for the seeds that a reader
-compares: in each setting (objective, beta, gamma, capacity, steps), the seed with the highest MIG,
+compares: in each setting (objective, beta, gamma, capacity, steps, image size), the seed with the highest MIG,
 the one with the lowest MIG and the one with the highest FactorVAE score. That keeps ``models/``
 under 30 MB as seeds are added; ``make reference`` runs this after its sweeps, and
 ``tests/test_reference.py`` checks the committed folder against :func:`kept_models`.
@@ -21,18 +21,19 @@ import pandas as pd
 FOLDER = Path(__file__).resolve().parent
 
 # The columns of results.csv that make one setting, whose seeds are compared.
-SETTING = ["objective", "beta", "gamma", "capacity_max", "capacity_steps", "steps"]
+SETTING = ["objective", "beta", "gamma", "capacity_max", "capacity_steps", "steps", "image_size"]
 
 
 def read_results(folder: Path = FOLDER) -> pd.DataFrame:
-    """``results.csv``, one row per run, with ``steps`` the steps each run trained.
+    """``results.csv``, one row per run, with each run's own values (``steps``, ``image_size``, ...).
 
     A parameter passed to some runs only (``-p steps 60000``) is a column of its own, NaN for the
-    other runs, and the results' own value then sits in ``results/steps`` (``vaelib.sweep``'s rule).
+    other runs, and the results' own value then sits in ``results/steps`` (``vaelib.sweep``'s rule);
+    every ``results/<name>`` column replaces the ``<name>`` column.
     """
     table = pd.read_csv(folder / "results.csv")
-    if "results/steps" in table:
-        table["steps"] = table["results/steps"]
+    for column in [name for name in table if name.startswith("results/")]:
+        table[column.removeprefix("results/")] = table[column]
     return table
 
 
